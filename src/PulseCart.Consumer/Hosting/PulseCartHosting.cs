@@ -1,0 +1,125 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
+using PulseCart.Consumer.Health;
+using PulseCart.Consumer.Json;
+using PulseCart.Consumer.Messaging;
+using PulseCart.Consumer.PubSub;
+using PulseCart.Consumer.Quarantine;
+using PulseCart.Consumer.Reminders;
+using PulseCart.Consumer.Routing;
+using PulseCart.Consumer.Telemetry;
+using PulseCart.Grains.Persistence;
+using PulseCart.Grains.Reminders;
+using StackExchange.Redis;
+
+namespace PulseCart.Consumer.Hosting;
+
+public static class PulseCartHosting
+{
+    public const string RedisSetting = "PulseCart:Redis";
+
+    /// <summary>
+    /// Everything the consumer needs. With no configuration it runs embedded: in-memory grain storage,
+    /// localhost clustering, messages to the log. <c>PulseCart:Redis</c> switches storage and the quarantine to Redis.
+    /// </summary>
+    public static WebApplicationBuilder AddPulseCart(this WebApplicationBuilder builder)
+    {
+        ListenOnPort(builder);
+        var redis = RedisConfiguration(builder.Configuration);
+
+        builder.Services.ConfigureHttpJsonOptions(json => PulseCartJsonContext.Configure(json.SerializerOptions));
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        AddValidatedOptions<PushOptions>(builder.Services, PushOptions.Section);
+        AddValidatedOptions<DedupOptions>(builder.Services, DedupOptions.Section);
+        AddValidatedOptions<RemindersOptions>(builder.Services, RemindersOptions.Section);
+        AddValidatedOptions<QuarantineOptions>(builder.Services, QuarantineOptions.Section);
+        builder.Services.AddPulseCartMessaging();
+
+        builder.Services.AddSingleton<ITaskQueue, LoggingTaskQueue>();
+        builder.Services.AddSingleton<EventRouter>();
+        builder.Services.AddSingleton<PushHandler>();
+        builder.Services.AddSingleton<PushMetrics>();
+
+        var health = builder.Services.AddHealthChecks()
+            .AddCheck<SiloReadyCheck>("silo", tags: [HealthEndpoints.ReadyTag]);
+        if (redis is null)
+        {
+            builder.Services.AddSingleton<IQuarantine, InMemoryQuarantine>();
+        }
+        else
+        {
+            // AbortOnConnectFail=false: start while Redis is down and report not-ready until it answers.
+            builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.Clone()));
+            builder.Services.AddSingleton<IQuarantine, RedisQuarantine>();
+            health.AddCheck<RedisReadyCheck>("redis", tags: [HealthEndpoints.ReadyTag]);
+        }
+
+        var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        ValidatePort(silo.SiloPort, $"{SiloOptions.Section}:SiloPort");
+        ValidatePort(silo.GatewayPort, $"{SiloOptions.Section}:GatewayPort");
+        builder.UseOrleans(orleans =>
+        {
+            orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort);
+            if (redis is null)
+            {
+                orleans.AddMemoryGrainStorage(GrainStorage.Name);
+            }
+            else
+            {
+                orleans.AddRedisGrainStorage(GrainStorage.Name, options => options.ConfigurationOptions = redis.Clone());
+            }
+        });
+        return builder;
+    }
+
+    private static void AddValidatedOptions<TOptions>(IServiceCollection services, string section)
+        where TOptions : class =>
+        services.AddOptions<TOptions>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+
+    private static ConfigurationOptions? RedisConfiguration(IConfiguration configuration)
+    {
+        var connectionString = configuration[RedisSetting];
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            return null;
+        }
+
+        try
+        {
+            var options = ConfigurationOptions.Parse(connectionString);
+            options.AbortOnConnectFail = false;
+            return options;
+        }
+        catch (Exception exception) when (exception is ArgumentException or RedisConnectionException)
+        {
+            throw new InvalidOperationException($"{RedisSetting} is not a valid StackExchange.Redis connection string: {exception.Message}", exception);
+        }
+    }
+
+    /// <summary>Cloud Run and the container set <c>PORT</c>; a laptop run listens on localhost:8080 unless told otherwise.</summary>
+    private static void ListenOnPort(WebApplicationBuilder builder)
+    {
+        var port = builder.Configuration["PORT"];
+        if (!string.IsNullOrEmpty(port))
+        {
+            if (!int.TryParse(port, out var number) || number is < 1 or > 65535)
+            {
+                throw new InvalidOperationException($"PORT must be a TCP port number between 1 and 65535, not '{port}'.");
+            }
+
+            builder.WebHost.UseUrls($"http://0.0.0.0:{number}");
+        }
+        else if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+        {
+            builder.WebHost.UseUrls("http://localhost:8080");
+        }
+    }
+
+    private static void ValidatePort(int port, string setting)
+    {
+        if (port is < 1 or > 65535)
+        {
+            throw new InvalidOperationException($"{setting} must be a TCP port number between 1 and 65535, not {port}.");
+        }
+    }
+}

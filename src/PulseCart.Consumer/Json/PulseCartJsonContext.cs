@@ -1,0 +1,30 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PulseCart.Abstractions.Carts;
+using PulseCart.Abstractions.Orders;
+using PulseCart.Grains.Messaging;
+using PulseCart.Consumer.Quarantine;
+
+namespace PulseCart.Consumer.Json;
+
+/// <summary>Everything this service writes as JSON, in snake_case like the event contract.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(OutboundMessage))]
+[JsonSerializable(typeof(QuarantineEntry))]
+[JsonSerializable(typeof(IReadOnlyList<QuarantineEntry>))]
+[JsonSerializable(typeof(CartView))]
+[JsonSerializable(typeof(OrderView))]
+public sealed partial class PulseCartJsonContext : JsonSerializerContext
+{
+    /// <summary>Options for HTTP responses: the generated context first, enum values in snake_case.</summary>
+    public static void Configure(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        options.TypeInfoResolverChain.Insert(0, Default);
+    }
+}

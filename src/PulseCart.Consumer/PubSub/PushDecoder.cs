@@ -1,0 +1,133 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using PulseCart.Consumer.Events;
+
+namespace PulseCart.Consumer.PubSub;
+
+/// <summary>
+/// Turns a push request body into a <see cref="PushMessage"/>. A body whose root object has a <c>message</c>
+/// object is Pub/Sub's wrapped envelope; anything else is an unwrapped (<c>noWrapper</c>) delivery whose
+/// body is the event itself and whose metadata, when written, arrives in <c>x-goog-pubsub-*</c> headers.
+/// </summary>
+public static class PushDecoder
+{
+    public const int MaxAttributes = 100;
+
+    private const string HeaderPrefix = "x-goog-pubsub-";
+
+    private static readonly JsonDocumentOptions EnvelopeOptions = new()
+    {
+        MaxDepth = EventParser.MaxJsonDepth,
+        AllowDuplicateProperties = false,
+    };
+
+    public static DecodedPush Decode(ReadOnlyMemory<byte> body, IHeaderDictionary headers)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, EnvelopeOptions);
+        }
+        catch (JsonException)
+        {
+            // Not JSON at all: an unwrapped delivery of a broken event; the event parser names the problem.
+            return Unwrapped(body, headers);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("message", out var message)
+                && message.ValueKind == JsonValueKind.Object)
+            {
+                try
+                {
+                    return Wrapped(root, message);
+                }
+                catch (InvalidOperationException)
+                {
+                    // GetString refuses escaped lone surrogates.
+                    return new DecodedPush(null, "envelope contains invalid Unicode text", null, null);
+                }
+            }
+        }
+
+        return Unwrapped(body, headers);
+    }
+
+    private static DecodedPush Wrapped(JsonElement root, JsonElement message)
+    {
+        var messageId = ReadString(message, "messageId") ?? ReadString(message, "message_id");
+        var subscription = ReadString(root, "subscription");
+
+        if (!message.TryGetProperty("data", out var data) || data.ValueKind == JsonValueKind.Null)
+        {
+            return new DecodedPush(null, "message.data is missing", messageId, subscription);
+        }
+
+        if (data.ValueKind != JsonValueKind.String || !data.TryGetBytesFromBase64(out var bytes))
+        {
+            return new DecodedPush(null, "message.data is not valid base64", messageId, subscription);
+        }
+
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (message.TryGetProperty("attributes", out var attributeObject) && attributeObject.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var attribute in attributeObject.EnumerateObject())
+            {
+                if (attributes.Count == MaxAttributes)
+                {
+                    return new DecodedPush(null, $"message.attributes has more than {MaxAttributes} entries", messageId, subscription);
+                }
+
+                if (attribute.Value.ValueKind == JsonValueKind.String)
+                {
+                    attributes[attribute.Name] = attribute.Value.GetString()!;
+                }
+            }
+        }
+
+        int? deliveryAttempt = root.TryGetProperty("deliveryAttempt", out var attempt)
+            && attempt.ValueKind == JsonValueKind.Number && attempt.TryGetInt32(out var n) ? n : null;
+
+        var pushed = new PushMessage(
+            bytes,
+            attributes,
+            messageId,
+            ReadString(message, "publishTime") ?? ReadString(message, "publish_time"),
+            ReadString(message, "orderingKey") ?? ReadString(message, "ordering_key"),
+            subscription,
+            deliveryAttempt);
+        return new DecodedPush(pushed, null, messageId, subscription);
+    }
+
+    private static DecodedPush Unwrapped(ReadOnlyMemory<byte> body, IHeaderDictionary headers)
+    {
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? messageId = null, publishTime = null, subscription = null, orderingKey = null;
+        foreach (var (name, value) in headers)
+        {
+            if (!name.StartsWith(HeaderPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            switch (name.ToLowerInvariant()[HeaderPrefix.Length..])
+            {
+                case "message-id": messageId = value; break;
+                case "publish-time": publishTime = value; break;
+                case "subscription-name": subscription = value; break;
+                case "ordering-key": orderingKey = value; break;
+            }
+        }
+
+        // With writeMetadata, attributes arrive as plain headers we cannot tell from HTTP's own;
+        // the event contract needs none of them, so only Pub/Sub's metadata headers are kept.
+        var pushed = new PushMessage(body, attributes, messageId, publishTime, orderingKey, subscription, null);
+        return new DecodedPush(pushed, null, messageId, subscription);
+    }
+
+    private static string? ReadString(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}

@@ -1,0 +1,177 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PulseCart.Abstractions.Carts;
+using PulseCart.Abstractions.Events;
+using PulseCart.Grains.Persistence;
+using PulseCart.Grains.Reminders;
+
+namespace PulseCart.Grains.Carts;
+
+public sealed class CartGrain(
+    [PersistentState("cart", GrainStorage.Name)] IPersistentState<CartState> state,
+    ITaskQueue taskQueue,
+    IOptions<DedupOptions> dedupOptions,
+    IOptions<RemindersOptions> remindersOptions,
+    TimeProvider time,
+    ILogger<CartGrain> logger) : Grain, ICartGrain
+{
+    private CartState Cart => state.State;
+
+    private string CartId => this.GetPrimaryKeyString();
+
+    public async Task<EventOutcome> CartUpdatedAsync(CartUpdated cartUpdated)
+    {
+        if (Cart.Events.Contains(cartUpdated.EventId))
+        {
+            return EventOutcome.Duplicate;
+        }
+
+        var outcome = EventOutcome.Stale;
+        string? taskToDelete = null;
+        if (cartUpdated.OccurredAt > Cart.LastActivityAt || Cart.LastActivityAt is null)
+        {
+            Cart.LastActivityAt = cartUpdated.OccurredAt;
+            Cart.UserId ??= cartUpdated.UserId;
+            taskToDelete = SkipPendingReminder(cartUpdated.OccurredAt, after: true, "cart active again");
+            outcome = EventOutcome.Processed;
+        }
+
+        await RememberAndSaveAsync(cartUpdated);
+        await TryDeleteTaskAsync(taskToDelete);
+        return outcome;
+    }
+
+    public async Task<EventOutcome> CartAbandonedAsync(CartAbandoned cartAbandoned)
+    {
+        if (Cart.Events.Contains(cartAbandoned.EventId))
+        {
+            return EventOutcome.Duplicate;
+        }
+
+        if (!Cart.IsNewerThanEverythingKnown(cartAbandoned.OccurredAt))
+        {
+            logger.LogInformation(
+                "Cart {CartId}: abandonment {EventId} at {OccurredAt} is older than what the cart knows; no reminder",
+                CartId, cartAbandoned.EventId, cartAbandoned.OccurredAt);
+            await RememberAndSaveAsync(cartAbandoned);
+            return EventOutcome.Stale;
+        }
+
+        var reminderId = ReminderIds.For(CartId, cartAbandoned.EventId);
+        var dueAt = cartAbandoned.OccurredAt + remindersOptions.Value.Delay;
+        var task = new ReminderTask(reminderId, CartId, cartAbandoned.UserId, cartAbandoned.EventId, dueAt);
+
+        // The schedule is recorded only after the queue accepted it; if the queue throws, the push is retried.
+        var taskName = await taskQueue.ScheduleAsync(task);
+
+        var replaced = Cart.Reminder is { Status: ReminderStatus.Scheduled } previous ? previous.TaskName : null;
+        Cart.AbandonedAt = cartAbandoned.OccurredAt;
+        Cart.UserId = cartAbandoned.UserId;
+        Cart.Reminder = new CartReminder
+        {
+            ReminderId = reminderId,
+            TaskName = taskName,
+            AbandonEventId = cartAbandoned.EventId,
+            AbandonedAt = cartAbandoned.OccurredAt,
+            DueAt = dueAt,
+            Status = ReminderStatus.Scheduled,
+        };
+        await RememberAndSaveAsync(cartAbandoned);
+
+        logger.LogInformation(
+            "Cart {CartId}: abandoned by {EventId}; reminder {ReminderId} due at {DueAt}",
+            CartId, cartAbandoned.EventId, reminderId, dueAt);
+        await TryDeleteTaskAsync(replaced);
+        return EventOutcome.Processed;
+    }
+
+    public async Task<EventOutcome> OrderPlacedAsync(OrderPlaced orderPlaced)
+    {
+        if (Cart.Events.Contains(orderPlaced.EventId))
+        {
+            return EventOutcome.Duplicate;
+        }
+
+        var outcome = EventOutcome.Stale;
+        string? taskToDelete = null;
+        if (orderPlaced.OccurredAt > Cart.PurchasedAt || Cart.PurchasedAt is null)
+        {
+            Cart.PurchasedAt = orderPlaced.OccurredAt;
+            Cart.PurchaseOrderId = orderPlaced.OrderId;
+            Cart.UserId ??= orderPlaced.UserId;
+            taskToDelete = SkipPendingReminder(orderPlaced.OccurredAt, after: false, "cart purchased");
+            outcome = EventOutcome.Processed;
+        }
+
+        await RememberAndSaveAsync(orderPlaced);
+        await TryDeleteTaskAsync(taskToDelete);
+        return outcome;
+    }
+
+    public Task<CartView?> GetAsync()
+    {
+        if (!state.RecordExists)
+        {
+            return Task.FromResult<CartView?>(null);
+        }
+
+        return Task.FromResult<CartView?>(new CartView(
+            CartId,
+            Cart.Status,
+            Cart.UserId,
+            Cart.LastActivityAt,
+            Cart.AbandonedAt,
+            Cart.PurchasedAt,
+            Cart.PurchaseOrderId,
+            Cart.Reminder?.ToView(),
+            Cart.Messages.ToViews(),
+            Cart.Events.Seen.Count));
+    }
+
+    /// <summary>
+    /// Marks a scheduled reminder skipped when news at <paramref name="occurredAt"/> supersedes its abandonment
+    /// (strictly after it for activity; at or after it for a purchase). Returns the task to delete, if any.
+    /// </summary>
+    private string? SkipPendingReminder(DateTimeOffset occurredAt, bool after, string reason)
+    {
+        if (Cart.Reminder is not { Status: ReminderStatus.Scheduled } reminder)
+        {
+            return null;
+        }
+
+        var supersedes = after ? occurredAt > reminder.AbandonedAt : occurredAt >= reminder.AbandonedAt;
+        if (!supersedes)
+        {
+            return null;
+        }
+
+        reminder.Status = ReminderStatus.Skipped;
+        reminder.Reason = reason;
+        reminder.SettledAt = time.GetUtcNow();
+        return reminder.TaskName;
+    }
+
+    private async Task RememberAndSaveAsync(IPulseCartEvent handled)
+    {
+        Cart.Events.Remember(handled.EventId, time.GetUtcNow(), dedupOptions.Value);
+        await state.WriteOrDeactivateAsync(this);
+    }
+
+    // Deleting is only tidiness: the callback re-checks the cart, so a task that survives sends nothing.
+    private async Task TryDeleteTaskAsync(string? taskName)
+    {
+        if (taskName is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await taskQueue.DeleteAsync(taskName);
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Cart {CartId}: could not delete reminder task {TaskName}; its callback will skip it", CartId, taskName);
+        }
+    }
+}

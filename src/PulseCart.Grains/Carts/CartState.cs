@@ -1,0 +1,97 @@
+using PulseCart.Abstractions.Carts;
+using PulseCart.Grains.Messaging;
+using PulseCart.Grains.Persistence;
+
+namespace PulseCart.Grains.Carts;
+
+/// <summary>Persisted cart state. Redis stores the type name: never rename it or renumber an id.</summary>
+[GenerateSerializer]
+public sealed class CartState
+{
+    [Id(0)]
+    public string? UserId { get; set; }
+
+    /// <summary><c>occurred_at</c> of the newest <c>cart.updated</c>.</summary>
+    [Id(1)]
+    public DateTimeOffset? LastActivityAt { get; set; }
+
+    /// <summary><c>occurred_at</c> of the newest <c>cart.abandoned</c> that was acted on.</summary>
+    [Id(2)]
+    public DateTimeOffset? AbandonedAt { get; set; }
+
+    /// <summary><c>occurred_at</c> of the newest <c>order.placed</c> for this cart.</summary>
+    [Id(3)]
+    public DateTimeOffset? PurchasedAt { get; set; }
+
+    [Id(4)]
+    public string? PurchaseOrderId { get; set; }
+
+    [Id(5)]
+    public CartReminder? Reminder { get; set; }
+
+    [Id(6)]
+    public ProcessedEventIds Events { get; set; } = new();
+
+    [Id(7)]
+    public SentMessageLog Messages { get; set; } = new();
+
+    /// <summary>
+    /// The status told by the newest event, judged by <c>occurred_at</c> rather than arrival order.
+    /// On a tie a purchase wins over activity, and activity over abandonment: no reminder on doubt.
+    /// </summary>
+    public CartStatus Status
+    {
+        get
+        {
+            var newest = Max(Max(PurchasedAt, LastActivityAt), AbandonedAt);
+            if (newest is null)
+            {
+                return CartStatus.Unknown;
+            }
+
+            if (PurchasedAt == newest)
+            {
+                return CartStatus.Purchased;
+            }
+
+            return LastActivityAt == newest ? CartStatus.Active : CartStatus.Abandoned;
+        }
+    }
+
+    /// <summary>True when nothing known about the cart happened at or after <paramref name="occurredAt"/>.</summary>
+    public bool IsNewerThanEverythingKnown(DateTimeOffset occurredAt) =>
+        !(occurredAt <= PurchasedAt || occurredAt <= LastActivityAt || occurredAt <= AbandonedAt);
+
+    private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) =>
+        a is null ? b : b is null ? a : a > b ? a : b;
+}
+
+[GenerateSerializer]
+public sealed class CartReminder
+{
+    [Id(0)]
+    public string ReminderId { get; set; } = "";
+
+    [Id(1)]
+    public string TaskName { get; set; } = "";
+
+    [Id(2)]
+    public string AbandonEventId { get; set; } = "";
+
+    [Id(3)]
+    public DateTimeOffset AbandonedAt { get; set; }
+
+    [Id(4)]
+    public DateTimeOffset DueAt { get; set; }
+
+    [Id(5)]
+    public ReminderStatus Status { get; set; }
+
+    [Id(6)]
+    public string? Reason { get; set; }
+
+    [Id(7)]
+    public DateTimeOffset? SettledAt { get; set; }
+
+    public ReminderView ToView() => new(ReminderId, TaskName, AbandonEventId, DueAt, Status, Reason, SettledAt);
+}

@@ -1,0 +1,108 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PulseCart.Abstractions.Events;
+using PulseCart.Abstractions.Orders;
+using PulseCart.Grains.Messaging;
+using PulseCart.Grains.Persistence;
+
+namespace PulseCart.Grains.Orders;
+
+public sealed class OrderGrain(
+    [PersistentState("order", GrainStorage.Name)] IPersistentState<OrderState> state,
+    IMessageSender messageSender,
+    IOptions<DedupOptions> dedupOptions,
+    TimeProvider time,
+    ILogger<OrderGrain> logger) : Grain, IOrderGrain
+{
+    private OrderState Order => state.State;
+
+    private string OrderId => this.GetPrimaryKeyString();
+
+    public async Task<EventOutcome> OrderPlacedAsync(OrderPlaced orderPlaced)
+    {
+        if (Order.Events.Contains(orderPlaced.EventId))
+        {
+            return EventOutcome.Duplicate;
+        }
+
+        // A second, distinct order.placed for the same order confirms nothing new.
+        var key = MessageTemplates.OrderConfirmationKey(OrderId);
+        var outcome = EventOutcome.Stale;
+        if (!Order.Messages.Contains(key))
+        {
+            await SendAsync(new OutboundMessage(
+                key, MessageTemplates.OrderConfirmation, orderPlaced.UserId, orderPlaced.EventId,
+                OrderId, orderPlaced.CartId, orderPlaced.Total, orderPlaced.Currency, time.GetUtcNow()));
+            Order.UserId = orderPlaced.UserId;
+            Order.CartId = orderPlaced.CartId;
+            Order.PlacedAt = orderPlaced.OccurredAt;
+            Order.Total = orderPlaced.Total;
+            Order.Currency = orderPlaced.Currency;
+            outcome = EventOutcome.Processed;
+        }
+
+        await RememberAndSaveAsync(orderPlaced);
+        return outcome;
+    }
+
+    public async Task<EventOutcome> PaymentFailedAsync(PaymentFailed paymentFailed)
+    {
+        if (Order.Events.Contains(paymentFailed.EventId))
+        {
+            return EventOutcome.Duplicate;
+        }
+
+        var key = MessageTemplates.PaymentRetryKey(paymentFailed.EventId);
+        if (!Order.Messages.Contains(key))
+        {
+            await SendAsync(new OutboundMessage(
+                key, MessageTemplates.PaymentRetry, paymentFailed.UserId, paymentFailed.EventId,
+                OrderId, Order.CartId, Order.Total, Order.Currency, time.GetUtcNow()));
+        }
+
+        Order.UserId ??= paymentFailed.UserId;
+        Order.PaymentFailures++;
+        if (paymentFailed.OccurredAt > Order.LastPaymentFailureAt || Order.LastPaymentFailureAt is null)
+        {
+            Order.LastPaymentFailureAt = paymentFailed.OccurredAt;
+        }
+
+        await RememberAndSaveAsync(paymentFailed);
+        return EventOutcome.Processed;
+    }
+
+    public Task<OrderView?> GetAsync()
+    {
+        if (!state.RecordExists)
+        {
+            return Task.FromResult<OrderView?>(null);
+        }
+
+        return Task.FromResult<OrderView?>(new OrderView(
+            OrderId,
+            Order.UserId,
+            Order.CartId,
+            Order.PlacedAt,
+            Order.Total,
+            Order.Currency,
+            Order.PaymentFailures,
+            Order.LastPaymentFailureAt,
+            Order.Messages.ToViews(),
+            Order.Events.Seen.Count));
+    }
+
+    private async Task SendAsync(OutboundMessage message)
+    {
+        await messageSender.SendAsync(message);
+        Order.Messages.Record(message.IdempotencyKey, message.SentAt);
+        logger.LogInformation(
+            "Order {OrderId}: sent {Template} for {EventId} through {Sink}",
+            OrderId, message.Template, message.EventId, messageSender.Sink);
+    }
+
+    private async Task RememberAndSaveAsync(IPulseCartEvent handled)
+    {
+        Order.Events.Remember(handled.EventId, time.GetUtcNow(), dedupOptions.Value);
+        await state.WriteOrDeactivateAsync(this);
+    }
+}

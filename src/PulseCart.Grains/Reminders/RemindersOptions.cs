@@ -1,0 +1,13 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace PulseCart.Grains.Reminders;
+
+/// <summary>Cart abandonment reminders (<c>PulseCart:Reminders</c>).</summary>
+public sealed class RemindersOptions
+{
+    public const string Section = "PulseCart:Reminders";
+
+    /// <summary>How long after <c>occurred_at</c> of <c>cart.abandoned</c> the cart is re-checked. Cloud Tasks allows up to 30 days.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00", ErrorMessage = "PulseCart:Reminders:Delay must be between 0 and 30 days.")]
+    public TimeSpan Delay { get; set; } = TimeSpan.FromHours(2);
+}
