@@ -13,4 +13,5 @@ public interface IMessageSender
 }
 
 /// <summary>The sink did not accept a message; the event that caused it must be retried.</summary>
+[GenerateSerializer]
 public sealed class MessageSendException(string message, Exception? inner = null) : Exception(message, inner);

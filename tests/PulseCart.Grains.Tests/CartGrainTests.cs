@@ -1,0 +1,143 @@
+using PulseCart.Abstractions.Carts;
+using PulseCart.Abstractions.Events;
+
+namespace PulseCart.Grains.Tests;
+
+[Collection(ClusterCollection.Name)]
+public sealed class CartGrainTests(ClusterFixture fixture)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task AbandonmentSchedulesOneReminderDueTwoHoursLater()
+    {
+        var (cart, user) = NewCart();
+        var abandoned = new CartAbandoned("ab-" + cart, T0, cart, user, 10m, "EUR");
+        var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
+
+        Assert.Equal(EventOutcome.Processed, await grain.CartAbandonedAsync(abandoned));
+        Assert.Equal(EventOutcome.Duplicate, await grain.CartAbandonedAsync(abandoned));
+
+        var task = Assert.Single(fixture.Tasks.ScheduledFor(cart));
+        Assert.Equal(T0.AddHours(2), task.DueAt);
+        var view = await grain.GetAsync();
+        Assert.Equal(CartStatus.Abandoned, view!.Status);
+        Assert.Equal(ReminderStatus.Scheduled, view.Reminder!.Status);
+        Assert.Equal(T0.AddHours(2), view.Reminder.DueAt);
+        Assert.Equal(task.ReminderId, view.Reminder.ReminderId);
+    }
+
+    [Fact]
+    public async Task AbandonmentOlderThanThePurchaseSchedulesNothing()
+    {
+        var (cart, user) = NewCart();
+        var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
+
+        await grain.OrderPlacedAsync(new OrderPlaced("op-" + cart, T0, "o-" + cart, cart, user, null, null));
+        var late = await grain.CartAbandonedAsync(new CartAbandoned("ab-" + cart, T0.AddMinutes(-30), cart, user, null, null));
+
+        Assert.Equal(EventOutcome.Stale, late);
+        Assert.Empty(fixture.Tasks.ScheduledFor(cart));
+        var view = await grain.GetAsync();
+        Assert.Equal(CartStatus.Purchased, view!.Status);
+        Assert.Null(view.Reminder);
+    }
+
+    [Fact]
+    public async Task AbandonmentOlderThanTheLastActivitySchedulesNothing()
+    {
+        var (cart, user) = NewCart();
+        var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
+
+        await grain.CartUpdatedAsync(new CartUpdated("up-" + cart, T0, cart, user));
+        var late = await grain.CartAbandonedAsync(new CartAbandoned("ab-" + cart, T0.AddMinutes(-1), cart, user, null, null));
+
+        Assert.Equal(EventOutcome.Stale, late);
+        Assert.Empty(fixture.Tasks.ScheduledFor(cart));
+        Assert.Equal(CartStatus.Active, (await grain.GetAsync())!.Status);
+    }
+
+    [Fact]
+    public async Task ActivityAfterTheAbandonmentSkipsTheReminderAndDeletesItsTask()
+    {
+        var (cart, user) = NewCart();
+        var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
+
+        await grain.CartAbandonedAsync(new CartAbandoned("ab-" + cart, T0, cart, user, null, null));
+        await grain.CartUpdatedAsync(new CartUpdated("up-" + cart, T0.AddMinutes(10), cart, user));
+
+        var view = await grain.GetAsync();
+        Assert.Equal(CartStatus.Active, view!.Status);
+        Assert.Equal(ReminderStatus.Skipped, view.Reminder!.Status);
+        Assert.Equal("cart active again", view.Reminder.Reason);
+        Assert.True(fixture.Tasks.WasDeleted(view.Reminder.TaskName));
+    }
+
+    [Fact]
+    public async Task PurchaseAfterTheAbandonmentSkipsTheReminderAndDeletesItsTask()
+    {
+        var (cart, user) = NewCart();
+        var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
+
+        await grain.CartAbandonedAsync(new CartAbandoned("ab-" + cart, T0, cart, user, null, null));
+        await grain.OrderPlacedAsync(new OrderPlaced("op-" + cart, T0.AddMinutes(20), "o-" + cart, cart, user, null, null));
+
+        var view = await grain.GetAsync();
+        Assert.Equal(CartStatus.Purchased, view!.Status);
+        Assert.Equal(ReminderStatus.Skipped, view.Reminder!.Status);
+        Assert.Equal("cart purchased", view.Reminder.Reason);
+        Assert.True(fixture.Tasks.WasDeleted(view.Reminder.TaskName));
+    }
+
+    [Fact]
+    public async Task OlderActivityArrivingLateLeavesTheNewerActivityInPlace()
+    {
+        var (cart, user) = NewCart();
+        var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
+
+        await grain.CartUpdatedAsync(new CartUpdated("new-" + cart, T0, cart, user));
+        var late = await grain.CartUpdatedAsync(new CartUpdated("old-" + cart, T0.AddHours(-1), cart, user));
+
+        Assert.Equal(EventOutcome.Stale, late);
+        Assert.Equal(T0, (await grain.GetAsync())!.LastActivityAt);
+    }
+
+    [Fact]
+    public async Task QueueOutageRecordsNoScheduleAndTheRetrySchedulesOnce()
+    {
+        var (cart, user) = NewCart();
+        var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
+        var abandoned = new CartAbandoned("ab-" + cart, T0, cart, user, null, null);
+
+        fixture.Tasks.FailingCarts[cart] = true;
+        await Assert.ThrowsAsync<HttpRequestException>(() => grain.CartAbandonedAsync(abandoned));
+        Assert.Null(await grain.GetAsync());
+
+        fixture.Tasks.FailingCarts.TryRemove(cart, out _);
+        Assert.Equal(EventOutcome.Processed, await grain.CartAbandonedAsync(abandoned));
+        Assert.Single(fixture.Tasks.ScheduledFor(cart));
+    }
+
+    [Fact]
+    public async Task EventIdsOlderThanTheDedupWindowAreForgotten()
+    {
+        var (cart, user) = NewCart();
+        var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
+
+        await grain.CartUpdatedAsync(new CartUpdated("first-" + cart, T0, cart, user));
+        await grain.CartUpdatedAsync(new CartUpdated("second-" + cart, T0.AddMinutes(1), cart, user));
+        Assert.Equal(2, (await grain.GetAsync())!.RememberedEventIds);
+
+        // The clock is shared by the collection, so only ever move it forward.
+        fixture.Time.Advance(TimeSpan.FromDays(9));
+        await grain.CartUpdatedAsync(new CartUpdated("third-" + cart, T0.AddMinutes(2), cart, user));
+
+        Assert.Equal(1, (await grain.GetAsync())!.RememberedEventIds);
+    }
+
+    private static (string Cart, string User) NewCart()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        return ("c-" + id, "u-" + id);
+    }
+}

@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+using PulseCart.Grains.Messaging;
+using PulseCart.Grains.Persistence;
+using PulseCart.Grains.Reminders;
+
+namespace PulseCart.Grains.Tests;
+
+/// <summary>One in-process silo for the collection, with a clock, a message sink and a task queue the tests control.</summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+
+    public RecordingMessageSender Messages { get; } = new();
+
+    public RecordingTaskQueue Tasks { get; } = new();
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorage(GrainStorage.Name);
+            silo.Services.AddSingleton<TimeProvider>(Time);
+            silo.Services.AddSingleton<IMessageSender>(Messages);
+            silo.Services.AddSingleton<ITaskQueue>(Tasks);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}
+
+/// <summary>A sink that keeps what it was sent and can be told to fail, like a messaging service that is down.</summary>
+public sealed class RecordingMessageSender : IMessageSender
+{
+    private readonly ConcurrentQueue<OutboundMessage> _sent = new();
+
+    public string Sink => "recording";
+
+    public ConcurrentDictionary<string, bool> FailingUsers { get; } = new();
+
+    public IReadOnlyList<OutboundMessage> SentTo(string userId) => _sent.Where(message => message.UserId == userId).ToList();
+
+    public async Task SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+    {
+        // Yield so that concurrent deliveries would interleave here if the grain let them.
+        await Task.Yield();
+        if (FailingUsers.ContainsKey(message.UserId))
+        {
+            throw new MessageSendException("sink is down");
+        }
+
+        _sent.Enqueue(message);
+    }
+}
+
+/// <summary>A task queue that keeps scheduled and deleted tasks, and can be told to refuse work for a cart.</summary>
+public sealed class RecordingTaskQueue : ITaskQueue
+{
+    private readonly ConcurrentQueue<ReminderTask> _scheduled = new();
+    private readonly ConcurrentQueue<string> _deleted = new();
+
+    public ConcurrentDictionary<string, bool> FailingCarts { get; } = new();
+
+    public IReadOnlyList<ReminderTask> ScheduledFor(string cartId) => _scheduled.Where(task => task.CartId == cartId).ToList();
+
+    public bool WasDeleted(string taskName) => _deleted.Contains(taskName);
+
+    public Task<string> ScheduleAsync(ReminderTask task, CancellationToken cancellationToken = default)
+    {
+        if (FailingCarts.ContainsKey(task.CartId))
+        {
+            throw new HttpRequestException("task queue unavailable");
+        }
+
+        _scheduled.Enqueue(task);
+        return Task.FromResult($"queues/test/tasks/{task.ReminderId}");
+    }
+
+    public Task DeleteAsync(string taskName, CancellationToken cancellationToken = default)
+    {
+        _deleted.Enqueue(taskName);
+        return Task.CompletedTask;
+    }
+}
