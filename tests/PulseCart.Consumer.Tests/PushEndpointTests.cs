@@ -1,0 +1,176 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace PulseCart.Consumer.Tests;
+
+public sealed class PushEndpointTests(ConsumerFixture fixture) : IClassFixture<ConsumerFixture>
+{
+    private HttpClient Client => fixture.Client;
+
+    [Fact]
+    public async Task OrderPlacedSendsOneConfirmationWithItsIdempotencyKey()
+    {
+        var order = Push.NewId("o");
+        var eventId = Push.NewId("e");
+
+        var response = await Client.PushAsync(Push.OrderPlaced(eventId, order, "u-42"));
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal("processed", response.Outcome());
+        var message = Assert.Single(fixture.Factory.SentWithKey($"order_confirmation:{order}"));
+        Assert.Equal("order_confirmation", message.GetProperty("template").GetString());
+        Assert.Equal("u-42", message.GetProperty("user_id").GetString());
+        Assert.Equal(eventId, message.GetProperty("event_id").GetString());
+        Assert.Equal(order, message.GetProperty("order_id").GetString());
+        Assert.True(DateTimeOffset.TryParse(message.GetProperty("sent_at").GetString(), out _));
+    }
+
+    [Fact]
+    public async Task RedeliveriesAreAcknowledgedWithoutASecondMessage()
+    {
+        var order = Push.NewId("o");
+        var placed = Push.OrderPlaced(Push.NewId("e"), order, "u-1");
+
+        var outcomes = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var response = await Client.PushAsync(placed);
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+            outcomes.Add(response.Outcome());
+        }
+
+        Assert.Equal(["processed", "duplicate", "duplicate"], outcomes);
+        Assert.Single(fixture.Factory.SentWithKey($"order_confirmation:{order}"));
+    }
+
+    [Fact]
+    public async Task FiftyConcurrentIdenticalDeliveriesSendOneMessage()
+    {
+        var order = Push.NewId("o");
+        var body = Push.Envelope(Push.OrderPlaced(Push.NewId("e"), order, "u-1", cartId: Push.NewId("c")));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Client.SendAsync(body)));
+
+        Assert.All(responses, response => Assert.Equal(HttpStatusCode.NoContent, response.StatusCode));
+        Assert.Single(responses, response => response.Outcome() == "processed");
+        Assert.Single(fixture.Factory.SentWithKey($"order_confirmation:{order}"));
+    }
+
+    [Fact]
+    public async Task PaymentFailedSendsOneRetryMessagePerEvent()
+    {
+        var order = Push.NewId("o");
+        var first = Push.NewId("e");
+        var second = Push.NewId("e");
+
+        await Client.PushAsync(Push.PaymentFailed(first, order, "u-7"));
+        await Client.PushAsync(Push.PaymentFailed(first, order, "u-7"));
+        await Client.PushAsync(Push.PaymentFailed(second, order, "u-7"));
+
+        Assert.Single(fixture.Factory.SentWithKey($"payment_retry:{first}"));
+        Assert.Single(fixture.Factory.SentWithKey($"payment_retry:{second}"));
+        var view = await Client.GetJsonAsync($"/ops/orders/{order}");
+        Assert.Equal(2, view.GetProperty("payment_failures").GetInt32());
+    }
+
+    [Fact]
+    public async Task UnwrappedDeliveryWithMetadataHeadersIsProcessed()
+    {
+        var order = Push.NewId("o");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/consumer/push")
+        {
+            Content = new StringContent(Push.OrderPlaced(Push.NewId("e"), order, "u-1").ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-goog-pubsub-message-id", "42");
+        request.Headers.Add("x-goog-pubsub-subscription-name", "projects/p/subscriptions/s");
+        request.Headers.Add("x-goog-pubsub-publish-time", "2026-11-22T10:00:01Z");
+
+        var response = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal("processed", response.Outcome());
+        Assert.Single(fixture.Factory.SentWithKey($"order_confirmation:{order}"));
+    }
+
+    [Fact]
+    public async Task SnakeCaseEnvelopeFieldsAreAccepted()
+    {
+        var order = Push.NewId("o");
+        var data = Convert.ToBase64String(Encoding.UTF8.GetBytes(Push.OrderPlaced(Push.NewId("e"), order, "u-1").ToJsonString()));
+        var body = new JsonObject
+        {
+            ["message"] = new JsonObject { ["data"] = data, ["message_id"] = "7", ["publish_time"] = "2026-11-22T10:00:01Z" },
+            ["subscription"] = "projects/p/subscriptions/s",
+            ["deliveryAttempt"] = 3,
+        }.ToJsonString();
+
+        var response = await Client.SendAsync(body);
+
+        Assert.Equal("processed", response.Outcome());
+        Assert.Single(fixture.Factory.SentWithKey($"order_confirmation:{order}"));
+    }
+
+    [Fact]
+    public async Task UnroutedEventTypeIsAcknowledgedAndNotQuarantined()
+    {
+        var eventId = Push.NewId("e");
+        var response = await Client.PushAsync(Push.Event("wishlist.shared", eventId, Push.T0, "u-1", new JsonObject()));
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal("ignored", response.Outcome());
+        var quarantine = await Client.GetJsonAsync("/ops/quarantine?limit=1000");
+        Assert.DoesNotContain(quarantine.EnumerateArray(), entry => entry.TryGetProperty("event_id", out var id) && id.GetString() == eventId);
+    }
+
+    [Fact]
+    public async Task AbandonmentAfterThePurchaseArrivingLateSchedulesNoReminder()
+    {
+        var cart = Push.NewId("c");
+        await Client.PushAsync(Push.OrderPlaced(Push.NewId("e"), Push.NewId("o"), "u-1", cartId: cart, at: Push.T0));
+
+        var late = await Client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, "u-1", Push.T0.AddMinutes(-5)));
+
+        Assert.Equal("stale", late.Outcome());
+        var view = await Client.GetJsonAsync($"/ops/carts/{cart}");
+        Assert.Equal("purchased", view.GetProperty("status").GetString());
+        Assert.False(view.TryGetProperty("reminder", out _));
+    }
+
+    [Fact]
+    public async Task AbandonmentShowsItsReminderDueTimeToOperators()
+    {
+        var cart = Push.NewId("c");
+        await Client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, "u-1", Push.T0));
+
+        var view = await Client.GetJsonAsync($"/ops/carts/{cart}");
+
+        Assert.Equal("abandoned", view.GetProperty("status").GetString());
+        var reminder = view.GetProperty("reminder");
+        Assert.Equal("scheduled", reminder.GetProperty("status").GetString());
+        Assert.Equal(Push.T0.AddHours(2), reminder.GetProperty("due_at").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task OversizedBodyIsRefused()
+    {
+        var response = await Client.SendAsync(new string('x', 1024 * 1024 + 1));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/ops/carts/never-seen")]
+    [InlineData("/ops/orders/never-seen")]
+    public async Task OperatorReadOfAnUnknownIdIsNotFound(string path)
+    {
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.GetAsync(path)).StatusCode);
+    }
+
+    [Fact]
+    public async Task HealthEndpointsReportLiveAndReady()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/health/ready")).StatusCode);
+    }
+}
