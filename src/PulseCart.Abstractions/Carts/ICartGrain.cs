@@ -14,6 +14,12 @@ public interface ICartGrain : IGrainWithStringKey
     /// <summary>Marks the cart purchased; a pending reminder is skipped.</summary>
     Task<EventOutcome> OrderPlacedAsync(OrderPlaced orderPlaced);
 
+    /// <summary>
+    /// Called back when a reminder falls due: re-checks the cart and sends the reminder only if the same
+    /// abandonment still stands. On the last allowed attempt a failed send dead-letters the reminder instead of throwing.
+    /// </summary>
+    Task<ReminderResult> RemindAsync(ReminderDue due);
+
     /// <summary>Returns what the cart knows, or <c>null</c> if no event for it was ever processed.</summary>
     Task<CartView?> GetAsync();
 }

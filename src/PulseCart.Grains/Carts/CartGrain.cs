@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PulseCart.Abstractions.Carts;
 using PulseCart.Abstractions.Events;
+using PulseCart.Grains.Messaging;
 using PulseCart.Grains.Persistence;
 using PulseCart.Grains.Reminders;
 
@@ -10,6 +11,7 @@ namespace PulseCart.Grains.Carts;
 public sealed class CartGrain(
     [PersistentState("cart", GrainStorage.Name)] IPersistentState<CartState> state,
     ITaskQueue taskQueue,
+    IMessageSender messageSender,
     IOptions<DedupOptions> dedupOptions,
     IOptions<RemindersOptions> remindersOptions,
     TimeProvider time,
@@ -75,6 +77,8 @@ public sealed class CartGrain(
             AbandonedAt = cartAbandoned.OccurredAt,
             DueAt = dueAt,
             Status = ReminderStatus.Scheduled,
+            Total = cartAbandoned.Total,
+            Currency = cartAbandoned.Currency,
         };
         await RememberAndSaveAsync(cartAbandoned);
 
@@ -106,6 +110,61 @@ public sealed class CartGrain(
         await RememberAndSaveAsync(orderPlaced);
         await TryDeleteTaskAsync(taskToDelete);
         return outcome;
+    }
+
+    public async Task<ReminderResult> RemindAsync(ReminderDue due)
+    {
+        if (Cart.Reminder is not { } reminder || reminder.ReminderId != due.ReminderId)
+        {
+            // A replaced reminder's task may still fire if its delete failed; the cart has moved on.
+            return new ReminderResult(ReminderOutcome.Skipped, "reminder is not the cart's current one");
+        }
+
+        switch (reminder.Status)
+        {
+            case ReminderStatus.Sent:
+                return new ReminderResult(ReminderOutcome.AlreadySent, null);
+            case ReminderStatus.Skipped or ReminderStatus.DeadLettered:
+                return new ReminderResult(ReminderOutcome.Skipped, reminder.Reason);
+        }
+
+        if (Cart.Status != CartStatus.Abandoned || Cart.AbandonedAt != reminder.AbandonedAt)
+        {
+            var reason = Cart.Status switch
+            {
+                CartStatus.Purchased => "cart purchased",
+                CartStatus.Active => "cart active again",
+                _ => "a newer abandonment replaced it",
+            };
+            Settle(reminder, ReminderStatus.Skipped, reason);
+            await state.WriteOrDeactivateAsync(this);
+            return new ReminderResult(ReminderOutcome.Skipped, reason);
+        }
+
+        var key = MessageTemplates.CartAbandonmentReminderKey(reminder.ReminderId);
+        try
+        {
+            if (!Cart.Messages.Contains(key))
+            {
+                var sentAt = time.GetUtcNow();
+                await messageSender.SendAsync(new OutboundMessage(
+                    key, MessageTemplates.CartAbandonmentReminder, Cart.UserId!, reminder.AbandonEventId,
+                    null, CartId, reminder.Total, reminder.Currency, sentAt));
+                Cart.Messages.Record(key, sentAt);
+            }
+        }
+        catch (Exception exception) when (due.IsLastAttempt)
+        {
+            logger.LogError(exception, "Cart {CartId}: reminder {ReminderId} failed on its last attempt; dead-lettered", CartId, reminder.ReminderId);
+            Settle(reminder, ReminderStatus.DeadLettered, $"last attempt failed: {exception.Message}");
+            await state.WriteOrDeactivateAsync(this);
+            return new ReminderResult(ReminderOutcome.DeadLettered, reminder.Reason);
+        }
+
+        Settle(reminder, ReminderStatus.Sent, null);
+        await state.WriteOrDeactivateAsync(this);
+        logger.LogInformation("Cart {CartId}: reminder {ReminderId} sent to {UserId}", CartId, reminder.ReminderId, Cart.UserId);
+        return new ReminderResult(ReminderOutcome.Sent, null);
     }
 
     public Task<CartView?> GetAsync()
@@ -145,10 +204,15 @@ public sealed class CartGrain(
             return null;
         }
 
-        reminder.Status = ReminderStatus.Skipped;
+        Settle(reminder, ReminderStatus.Skipped, reason);
+        return reminder.TaskName;
+    }
+
+    private void Settle(CartReminder reminder, ReminderStatus status, string? reason)
+    {
+        reminder.Status = status;
         reminder.Reason = reason;
         reminder.SettledAt = time.GetUtcNow();
-        return reminder.TaskName;
     }
 
     private async Task RememberAndSaveAsync(IPulseCartEvent handled)

@@ -93,5 +93,11 @@ public sealed class CartReminder
     [Id(7)]
     public DateTimeOffset? SettledAt { get; set; }
 
+    [Id(8)]
+    public decimal? Total { get; set; }
+
+    [Id(9)]
+    public string? Currency { get; set; }
+
     public ReminderView ToView() => new(ReminderId, TaskName, AbandonEventId, DueAt, Status, Reason, SettledAt);
 }

@@ -1,0 +1,27 @@
+namespace PulseCart.Abstractions.Carts;
+
+/// <summary>A reminder task calling back: which reminder, and whether the queue will try again if this attempt fails.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ReminderDue(
+    [property: Id(0)] string ReminderId,
+    [property: Id(1)] bool IsLastAttempt);
+
+public enum ReminderOutcome
+{
+    /// <summary>The reminder message was sent now.</summary>
+    Sent,
+
+    /// <summary>An earlier attempt already sent it; nothing sent again.</summary>
+    AlreadySent,
+
+    /// <summary>Not sent: purchased, active again, replaced by a newer abandonment, or unknown to the cart.</summary>
+    Skipped,
+
+    /// <summary>Sending failed on the last allowed attempt; the caller quarantines it and acknowledges.</summary>
+    DeadLettered,
+}
+
+[GenerateSerializer, Immutable]
+public sealed record ReminderResult(
+    [property: Id(0)] ReminderOutcome Outcome,
+    [property: Id(1)] string? Reason);
