@@ -2,12 +2,16 @@ using PulseCart.Consumer.Health;
 using PulseCart.Consumer.Hosting;
 using PulseCart.Consumer.Ops;
 using PulseCart.Consumer.PubSub;
+using PulseCart.Consumer.Reminders;
+using PulseCart.Consumer.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddPulseCart();
 
 var app = builder.Build();
+app.UsePulseCartSecurity();
 app.MapPushEndpoints();
+app.MapTaskEndpoints();
 app.MapOpsEndpoints();
 app.MapHealthEndpoints();
 app.Run();

@@ -1,6 +1,10 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
 using PulseCart.Testing;
 
 namespace PulseCart.Consumer.Tests;
@@ -11,6 +15,9 @@ namespace PulseCart.Consumer.Tests;
 /// </summary>
 public sealed class ConsumerFactory : WebApplicationFactory<Program>
 {
+    /// <summary>The operator bearer token every test client carries; configuration holds only its SHA-256.</summary>
+    public const string OperatorToken = "test-operator-token";
+
     private readonly Dictionary<string, string?> _settings;
 
     public ConsumerFactory(IDictionary<string, string?>? settings = null, string? messagesFile = null)
@@ -23,6 +30,7 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
             ["PulseCart:Cluster:SiloPort"] = RedisServer.FreePort().ToString(),
             ["PulseCart:Cluster:GatewayPort"] = RedisServer.FreePort().ToString(),
             ["Logging:LogLevel:Orleans"] = "Warning",
+            ["PulseCart:Operators:TokenSha256"] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(OperatorToken))),
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -31,6 +39,9 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
     }
 
     public string MessagesFile { get; }
+
+    /// <summary>Everything the consumer logged, to check what it never logs.</summary>
+    public CapturedLogs Logs { get; } = new();
 
     /// <summary>Every message line the file sink wrote, parsed.</summary>
     public IReadOnlyList<JsonElement> SentMessages()
@@ -51,9 +62,16 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
     public IReadOnlyList<JsonElement> SentWithKey(string idempotencyKey) =>
         SentMessages().Where(message => message.GetProperty("idempotency_key").GetString() == idempotencyKey).ToList();
 
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", OperatorToken);
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(_settings.GetValueOrDefault("environment") ?? "Development");
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -23,6 +23,19 @@ public sealed class StartupValidationTests
         Assert.Contains(named, Flatten(failure));
     }
 
+    [Theory]
+    [InlineData("PulseCart:Auth:Audience")]
+    [InlineData("PulseCart:Auth:AllowedServiceAccounts")]
+    public async Task ProductionRefusesToStartWithoutTheOidcSettings(string named)
+    {
+        await using var factory = new ConsumerFactory(new Dictionary<string, string?> { ["environment"] = "Production" });
+
+        var failure = Record.Exception(() => factory.CreateClient());
+
+        Assert.NotNull(failure);
+        Assert.Contains(named, Flatten(failure));
+    }
+
     private static string Flatten(Exception exception) =>
         exception is AggregateException aggregate
             ? string.Join(" | ", aggregate.InnerExceptions.Select(Flatten))

@@ -7,6 +7,7 @@ using PulseCart.Consumer.PubSub;
 using PulseCart.Consumer.Quarantine;
 using PulseCart.Consumer.Reminders;
 using PulseCart.Consumer.Routing;
+using PulseCart.Consumer.Security;
 using PulseCart.Consumer.Telemetry;
 using PulseCart.Grains.Persistence;
 using PulseCart.Grains.Reminders;
@@ -34,10 +35,12 @@ public static class PulseCartHosting
         AddValidatedOptions<RemindersOptions>(builder.Services, RemindersOptions.Section);
         AddValidatedOptions<QuarantineOptions>(builder.Services, QuarantineOptions.Section);
         builder.Services.AddPulseCartMessaging();
+        builder.AddPulseCartSecurity();
 
         builder.Services.AddSingleton<ITaskQueue, LoggingTaskQueue>();
         builder.Services.AddSingleton<EventRouter>();
         builder.Services.AddSingleton<PushHandler>();
+        builder.Services.AddSingleton<ReminderCallbackHandler>();
         builder.Services.AddSingleton<PushMetrics>();
 
         var health = builder.Services.AddHealthChecks()

@@ -4,6 +4,7 @@ using PulseCart.Abstractions.Carts;
 using PulseCart.Abstractions.Orders;
 using PulseCart.Grains.Messaging;
 using PulseCart.Consumer.Quarantine;
+using PulseCart.Consumer.Security;
 
 namespace PulseCart.Consumer.Json;
 
@@ -17,6 +18,7 @@ namespace PulseCart.Consumer.Json;
 [JsonSerializable(typeof(IReadOnlyList<QuarantineEntry>))]
 [JsonSerializable(typeof(CartView))]
 [JsonSerializable(typeof(OrderView))]
+[JsonSerializable(typeof(AuthProblem))]
 public sealed partial class PulseCartJsonContext : JsonSerializerContext
 {
     /// <summary>Options for HTTP responses: the generated context first, enum values in snake_case.</summary>

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using PulseCart.Abstractions.Carts;
 using PulseCart.Abstractions.Orders;
 using PulseCart.Consumer.Quarantine;
+using PulseCart.Consumer.Security;
 
 namespace PulseCart.Consumer.Ops;
 
@@ -12,7 +13,7 @@ public static class OpsEndpoints
 
     public static RouteGroupBuilder MapOpsEndpoints(this IEndpointRouteBuilder app)
     {
-        var ops = app.MapGroup("/ops");
+        var ops = app.MapGroup("/ops").RequireAuthorization(SecurityPolicies.Operators);
         ops.MapGet("/carts/{cartId}", GetCartAsync);
         ops.MapGet("/orders/{orderId}", GetOrderAsync);
         ops.MapGet("/quarantine", ListQuarantineAsync);

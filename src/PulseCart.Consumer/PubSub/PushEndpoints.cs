@@ -1,6 +1,7 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using PulseCart.Consumer.Security;
 
 namespace PulseCart.Consumer.PubSub;
 
@@ -10,7 +11,9 @@ public static class PushEndpoints
 
     public static IEndpointRouteBuilder MapPushEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/consumer/push", HandlePushAsync).DisableAntiforgery();
+        app.MapPost("/consumer/push", HandlePushAsync)
+            .DisableAntiforgery()
+            .RequireCaller(app.ServiceProvider, SecurityPolicies.Push);
         return app;
     }
 

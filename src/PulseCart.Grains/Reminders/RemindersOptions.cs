@@ -10,4 +10,11 @@ public sealed class RemindersOptions
     /// <summary>How long after <c>occurred_at</c> of <c>cart.abandoned</c> the cart is re-checked. Cloud Tasks allows up to 30 days.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00", ErrorMessage = "PulseCart:Reminders:Delay must be between 0 and 30 days.")]
     public TimeSpan Delay { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>
+    /// The queue's <c>retryConfig.maxAttempts</c>. The callback attempt whose retry count reaches this minus one is the
+    /// last: a reminder that fails then is dead-lettered into the quarantine and acknowledged, so nothing loops or is lost.
+    /// </summary>
+    [Range(1, 1_000, ErrorMessage = "PulseCart:Reminders:MaxAttempts must be between 1 and 1000.")]
+    public int MaxAttempts { get; set; } = 20;
 }

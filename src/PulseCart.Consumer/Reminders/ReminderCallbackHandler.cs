@@ -1,0 +1,99 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using PulseCart.Abstractions.Carts;
+using PulseCart.Consumer.Events;
+using PulseCart.Consumer.Quarantine;
+using PulseCart.Google.CloudTasks;
+using PulseCart.Grains.Reminders;
+
+namespace PulseCart.Consumer.Reminders;
+
+/// <summary>
+/// A reminder task calling back: wakes the cart, which re-checks itself and decides. Throws on transient failure,
+/// so Cloud Tasks retries; a body that can never work, and a reminder that failed its last attempt, go to the quarantine.
+/// </summary>
+public sealed class ReminderCallbackHandler(
+    IGrainFactory grains,
+    IQuarantine quarantine,
+    IOptions<RemindersOptions> options,
+    TimeProvider time,
+    ILogger<ReminderCallbackHandler> logger)
+{
+    public const string RetryCountHeader = "X-CloudTasks-TaskRetryCount";
+    public const string TaskNameHeader = "X-CloudTasks-TaskName";
+
+    public async Task<string> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken)
+    {
+        var taskName = headers[TaskNameHeader].ToString();
+        var callback = Parse(body, out var rejection);
+        if (callback is null)
+        {
+            await QuarantineAsync(body, rejection!, taskName, null, cancellationToken);
+            return "quarantined";
+        }
+
+        // Without the header the caller is not Cloud Tasks (a manual replay, say): never treat it as the last attempt.
+        var retryCount = int.TryParse(headers[RetryCountHeader], out var count) ? count : 0;
+        var isLastAttempt = headers.ContainsKey(RetryCountHeader) && retryCount >= options.Value.MaxAttempts - 1;
+
+        ReminderResult result;
+        try
+        {
+            result = await grains.GetGrain<ICartGrain>(callback.CartId).RemindAsync(new ReminderDue(callback.ReminderId, isLastAttempt));
+        }
+        catch (Exception exception) when (isLastAttempt)
+        {
+            // The queue will not call again: keep the reminder where an operator sees it rather than let it vanish.
+            await QuarantineAsync(body, $"reminder failed on its last attempt: {exception.Message}", taskName, callback, cancellationToken);
+            return "dead_lettered";
+        }
+
+        logger.LogInformation(
+            "Reminder {ReminderId} for cart {CartId} (task {TaskName}, retry {RetryCount}): {Outcome} {Reason}",
+            callback.ReminderId, callback.CartId, taskName, retryCount, result.Outcome, result.Reason);
+
+        if (result.Outcome == ReminderOutcome.DeadLettered)
+        {
+            await QuarantineAsync(body, $"reminder dead-lettered: {result.Reason}", taskName, callback, cancellationToken);
+        }
+
+        return JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString());
+    }
+
+    private static CartReminderCallback? Parse(ReadOnlyMemory<byte> body, out string? rejection)
+    {
+        CartReminderCallback? callback;
+        try
+        {
+            callback = JsonSerializer.Deserialize(body.Span, CartReminderJsonContext.Default.CartReminderCallback);
+        }
+        catch (JsonException exception)
+        {
+            rejection = $"reminder callback is not valid JSON: {exception.Message}";
+            return null;
+        }
+
+        rejection = callback switch
+        {
+            null => "reminder callback is empty",
+            _ when !IsUsableId(callback.ReminderId) => "reminder_id is missing or unusable",
+            _ when !IsUsableId(callback.CartId) => "cart_id is missing or unusable",
+            _ => null,
+        };
+        return rejection is null ? callback : null;
+    }
+
+    private static bool IsUsableId(string? id) =>
+        id is { Length: > 0 and <= EventParser.MaxIdLength } && !id.Any(char.IsControl);
+
+    private async Task QuarantineAsync(
+        ReadOnlyMemory<byte> body, string reason, string taskName, CartReminderCallback? callback, CancellationToken cancellationToken)
+    {
+        var entry = new QuarantineEntry(
+            Guid.CreateVersion7().ToString("N"), time.GetUtcNow(), "task", reason, taskName, null,
+            callback?.EventId, "cart.reminder", Encoding.UTF8.GetString(body.Span), "utf-8");
+        await quarantine.AddAsync(entry, cancellationToken);
+        logger.LogWarning("Quarantined reminder callback {TaskName} as {QuarantineId}: {Reason}", taskName, entry.Id, reason);
+    }
+}

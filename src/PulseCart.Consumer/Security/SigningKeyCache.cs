@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace PulseCart.Consumer.Security;
+
+/// <summary>
+/// The JWKS the tokens are signed against, cached for as long as its Cache-Control allows. A token naming an
+/// unknown key (rotation) triggers one refresh, at most once per <see cref="AuthOptions.MinKeyRefreshInterval"/>
+/// and by one caller at a time, so a flood of forged <c>kid</c>s cannot become a flood of fetches.
+/// </summary>
+public sealed class SigningKeyCache(
+    IHttpClientFactory httpClients,
+    IOptions<AuthOptions> options,
+    TimeProvider time,
+    ILogger<SigningKeyCache> logger)
+{
+    public const string HttpClientName = "jwks";
+
+    private static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(1);
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private IReadOnlyList<SecurityKey> _keys = [];
+    private DateTimeOffset _expiresAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _lastUnknownKeyRefresh = DateTimeOffset.MinValue;
+
+    public Task<IReadOnlyList<SecurityKey>> GetAsync(CancellationToken cancellationToken) =>
+        time.GetUtcNow() < _expiresAt ? Task.FromResult(_keys) : RefreshAsync(unknownKey: false, cancellationToken);
+
+    public Task<IReadOnlyList<SecurityKey>> RefreshForUnknownKeyAsync(CancellationToken cancellationToken) =>
+        RefreshAsync(unknownKey: true, cancellationToken);
+
+    private async Task<IReadOnlyList<SecurityKey>> RefreshAsync(bool unknownKey, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var now = time.GetUtcNow();
+            var freshEnough = unknownKey
+                ? now - _lastUnknownKeyRefresh < options.Value.MinKeyRefreshInterval
+                : now < _expiresAt;
+            if (freshEnough)
+            {
+                return _keys;
+            }
+
+            using var response = await httpClients.CreateClient(HttpClientName).GetAsync(options.Value.JwksUri, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            var set = new JsonWebKeySet(await response.Content.ReadAsStringAsync(cancellationToken));
+            _keys = set.GetSigningKeys().ToList();
+            if (unknownKey)
+            {
+                _lastUnknownKeyRefresh = now;
+            }
+
+            var maxAge = response.Headers.CacheControl?.MaxAge ?? DefaultLifetime;
+            _expiresAt = now + TimeSpan.FromTicks(Math.Clamp(maxAge.Ticks, TimeSpan.FromMinutes(1).Ticks, TimeSpan.FromDays(1).Ticks));
+            logger.LogInformation("Loaded {KeyCount} token signing keys from {JwksUri}", _keys.Count, options.Value.JwksUri);
+            return _keys;
+        }
+        catch (Exception exception) when (exception is HttpRequestException or ArgumentException or TaskCanceledException && _keys.Count > 0)
+        {
+            // Keep verifying with the keys we have; try again in a minute.
+            logger.LogWarning(exception, "Could not refresh signing keys from {JwksUri}; keeping {KeyCount} cached keys", options.Value.JwksUri, _keys.Count);
+            _expiresAt = time.GetUtcNow() + TimeSpan.FromMinutes(1);
+            return _keys;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace PulseCart.Consumer.Tests;
+
+public sealed class SecurityFixture : IAsyncLifetime
+{
+    public const string Audience = "https://pulsecart.example/consumer/push";
+    public const string Pusher = "pusher@pulsecart.iam.gserviceaccount.com";
+
+    public LocalJwks Jwks { get; private set; } = null!;
+
+    public ConsumerFactory Consumer { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Jwks = await LocalJwks.StartAsync();
+        Consumer = new ConsumerFactory(new Dictionary<string, string?>
+        {
+            ["PulseCart:Auth:Mode"] = "oidc",
+            ["PulseCart:Auth:JwksUri"] = Jwks.JwksUri,
+            ["PulseCart:Auth:Audience"] = Audience,
+            ["PulseCart:Auth:AllowedServiceAccounts:0"] = Pusher,
+            ["PulseCart:Operators:BasicUser"] = "ops",
+            ["PulseCart:Operators:BasicPasswordSha256"] = Convert.ToHexString(SHA256.HashData("s3cret"u8)),
+        });
+        Consumer.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Consumer.DisposeAsync();
+        await Jwks.DisposeAsync();
+    }
+}
+
+public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<SecurityFixture>
+{
+    private LocalJwks Jwks => fixture.Jwks;
+
+    [Fact]
+    public async Task PushWithoutATokenIsUnauthenticated()
+    {
+        var (status, detail) = await PushWithAsync(token: null);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Contains("missing bearer token", detail);
+    }
+
+    [Theory]
+    [InlineData("malformed", "token")]
+    [InlineData("wrong signature", "signature")]
+    [InlineData("expired", "exp")]
+    [InlineData("wrong issuer", "iss")]
+    [InlineData("wrong audience", "aud")]
+    [InlineData("unverified email", "email_verified")]
+    [InlineData("unknown key", "kid")]
+    public async Task InvalidTokenIsUnauthenticatedNamingTheFailedClaim(string kind, string claim)
+    {
+        var token = kind switch
+        {
+            "malformed" => "not.a.jwt-at-all",
+            "wrong signature" => Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher,
+                signingKey: new Microsoft.IdentityModel.Tokens.RsaSecurityKey(RSA.Create(2048)) { KeyId = Jwks.CurrentKey.KeyId }),
+            "expired" => Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, expires: DateTime.UtcNow.AddMinutes(-5)),
+            "wrong issuer" => Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, issuer: "https://evil.example"),
+            "wrong audience" => Jwks.Mint("https://elsewhere.example/push", SecurityFixture.Pusher),
+            "unverified email" => Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, emailVerified: false),
+            _ => Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, signingKey: LocalJwks.NewKey()),
+        };
+
+        var (status, detail) = await PushWithAsync(token);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Contains($"{claim} failed", detail);
+        Assert.DoesNotContain(fixture.Consumer.Logs.Lines, line => line.Contains(token));
+    }
+
+    [Fact]
+    public async Task ValidTokenFromAnotherAccountIsForbidden()
+    {
+        var (status, detail) = await PushWithAsync(Jwks.Mint(SecurityFixture.Audience, "intruder@other.iam.gserviceaccount.com"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("not in PulseCart:Auth:AllowedServiceAccounts", detail);
+    }
+
+    [Fact]
+    public async Task ValidTokenFromTheAllowedAccountIsProcessed()
+    {
+        var order = Push.NewId("o");
+        var (status, detail) = await PushWithAsync(Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher), order);
+
+        Assert.True(status == HttpStatusCode.NoContent, detail);
+        Assert.Single(fixture.Consumer.SentWithKey($"order_confirmation:{order}"));
+    }
+
+    [Fact]
+    public async Task OperatorRoutesRefuseAnonymousCallers()
+    {
+        using var anonymous = fixture.Consumer.CreateClient();
+        anonymous.DefaultRequestHeaders.Authorization = null;
+
+        var response = await anonymous.GetAsync("/ops/quarantine");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("Basic", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Theory]
+    [InlineData("Bearer", ConsumerFactory.OperatorToken, HttpStatusCode.OK)]
+    [InlineData("Bearer", "guessed-token", HttpStatusCode.Unauthorized)]
+    [InlineData("Basic", "ops:s3cret", HttpStatusCode.OK)]
+    [InlineData("Basic", "ops:wrong", HttpStatusCode.Unauthorized)]
+    public async Task OperatorRoutesAcceptOnlyConfiguredCredentials(string scheme, string credential, HttpStatusCode expected)
+    {
+        using var client = fixture.Consumer.CreateClient();
+        var parameter = scheme == "Basic" ? Convert.ToBase64String(Encoding.UTF8.GetBytes(credential)) : credential;
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(scheme, parameter);
+
+        Assert.Equal(expected, (await client.GetAsync("/ops/quarantine")).StatusCode);
+    }
+
+    [Fact]
+    public async Task RotatedKeyIsPickedUpWithoutAFetchStorm()
+    {
+        // A consumer of its own, so the rotation cannot disturb the other tests' keys.
+        await using var jwks = await LocalJwks.StartAsync();
+        await using var consumer = new ConsumerFactory(new Dictionary<string, string?>
+        {
+            ["PulseCart:Auth:Mode"] = "oidc",
+            ["PulseCart:Auth:JwksUri"] = jwks.JwksUri,
+            ["PulseCart:Auth:Audience"] = SecurityFixture.Audience,
+            ["PulseCart:Auth:AllowedServiceAccounts:0"] = SecurityFixture.Pusher,
+        });
+        Assert.Equal(HttpStatusCode.NoContent, (await PushWithAsync(jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher), consumer: consumer)).Status);
+
+        var rotated = jwks.Rotate();
+        var (status, detail) = await PushWithAsync(jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, signingKey: rotated), consumer: consumer);
+        Assert.True(status == HttpStatusCode.NoContent, detail);
+        var fetchesAfterRotation = jwks.Fetches;
+
+        // Forged key ids right after a refresh must not each cost a fetch.
+        for (var i = 0; i < 20; i++)
+        {
+            var forged = await PushWithAsync(jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, signingKey: LocalJwks.NewKey()), consumer: consumer);
+            Assert.Equal(HttpStatusCode.Unauthorized, forged.Status);
+        }
+
+        Assert.Equal(2, fetchesAfterRotation);
+        Assert.Equal(fetchesAfterRotation, jwks.Fetches);
+    }
+
+    private async Task<(HttpStatusCode Status, string Detail)> PushWithAsync(string? token, string? order = null, ConsumerFactory? consumer = null)
+    {
+        using var client = (consumer ?? fixture.Consumer).CreateClient();
+        client.DefaultRequestHeaders.Authorization = token is null ? null : new AuthenticationHeaderValue("Bearer", token);
+        var response = await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order ?? Push.NewId("o"), "u-1"));
+        var body = await response.Content.ReadAsStringAsync();
+        var detail = body.Length > 0 ? JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString()! : "";
+        return (response.StatusCode, detail);
+    }
+}
