@@ -1,0 +1,191 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using PulseCart.CloudTasks.Tests.Support;
+using PulseCart.Google.CloudTasks;
+using PulseCart.Google.Credentials;
+using PulseCart.Grains.Reminders;
+
+namespace PulseCart.CloudTasks.Tests;
+
+/// <summary>The client side: what <see cref="CloudTasksQueue"/> sends to the Cloud Tasks REST API and how it treats answers.</summary>
+public sealed class CloudTasksQueueTests
+{
+    private const string QueuePath = "projects/pulsecart-prod/locations/europe-west1/queues/pulsecart-cart-reminders";
+
+    [Fact]
+    public async Task CreateRequestMatchesTheCloudTasksRestShapeFieldByField()
+    {
+        await using var api = await CallbackServer.StartAsync();
+        await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), ProdQueue(), new FixedToken("token-1"));
+        var dueAt = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).AddHours(2).AddMilliseconds(250);
+        var id = "0123456789abcdef0123456789abcdef";
+
+        var name = await client.GetRequiredService<ITaskQueue>().ScheduleAsync(new ReminderTask(id, "cart-9", "user-42", "event-7", dueAt));
+
+        Assert.Equal($"{QueuePath}/tasks/{id}", name);
+        var request = Assert.Single(api.Received);
+        Assert.Equal("POST", request.Method);
+        Assert.Equal($"/v2/{QueuePath}/tasks", request.Path);
+        Assert.Equal("Bearer token-1", request.Header("Authorization"));
+        Assert.StartsWith("application/json", request.Header("Content-Type"));
+
+        using var json = JsonDocument.Parse(request.Body);
+        var task = Assert.Single(json.RootElement.EnumerateObject(), property => property.Name == "task").Value;
+        Assert.Equal(["name", "scheduleTime", "dispatchDeadline", "httpRequest"], task.EnumerateObject().Select(property => property.Name));
+        Assert.Equal(name, task.GetProperty("name").GetString());
+        Assert.Equal($"{dueAt.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss}.25Z", task.GetProperty("scheduleTime").GetString());
+        Assert.Equal("600s", task.GetProperty("dispatchDeadline").GetString());
+
+        var http = task.GetProperty("httpRequest");
+        Assert.Equal(["url", "httpMethod", "headers", "body", "oidcToken"], http.EnumerateObject().Select(property => property.Name));
+        Assert.Equal("https://consumer.example/tasks/cart-reminder", http.GetProperty("url").GetString());
+        Assert.Equal("POST", http.GetProperty("httpMethod").GetString());
+        var header = Assert.Single(http.GetProperty("headers").EnumerateObject());
+        Assert.Equal(("Content-Type", "application/json"), (header.Name, header.Value.GetString()));
+        Assert.Equal(Scenario.ServiceAccount, http.GetProperty("oidcToken").GetProperty("serviceAccountEmail").GetString());
+        Assert.Equal("https://consumer.example/tasks/cart-reminder", http.GetProperty("oidcToken").GetProperty("audience").GetString());
+
+        using var callback = JsonDocument.Parse(Convert.FromBase64String(http.GetProperty("body").GetString()!));
+        Assert.Equal(
+            ["reminder_id", "cart_id", "user_id", "event_id", "due_at"],
+            callback.RootElement.EnumerateObject().Select(property => property.Name));
+        var parsed = JsonSerializer.Deserialize(http.GetProperty("body").GetBytesFromBase64(), CartReminderJsonContext.Default.CartReminderCallback);
+        Assert.Equal(new CartReminderCallback(id, "cart-9", "user-42", "event-7", dueAt), parsed);
+    }
+
+    [Fact]
+    public async Task ConfiguredAudienceAndDeadlineAreSentAndNoServiceAccountMeansNoOidcToken()
+    {
+        await using var api = await CallbackServer.StartAsync();
+        var settings = ProdQueue();
+        settings["PulseCart:CloudTasks:Audience"] = "https://audience.example";
+        settings["PulseCart:CloudTasks:DispatchDeadline"] = "00:00:45";
+        await using (var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), settings))
+        {
+            await client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(Scenario.NewId(), DateTimeOffset.UtcNow));
+        }
+
+        settings["PulseCart:CloudTasks:ServiceAccountEmail"] = "";
+        await using (var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), settings))
+        {
+            await client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(Scenario.NewId(), DateTimeOffset.UtcNow));
+        }
+
+        using var withAccount = JsonDocument.Parse(api.Received[0].Body);
+        var task = withAccount.RootElement.GetProperty("task");
+        Assert.Equal("45s", task.GetProperty("dispatchDeadline").GetString());
+        Assert.Equal("https://audience.example", task.GetProperty("httpRequest").GetProperty("oidcToken").GetProperty("audience").GetString());
+        Assert.Null(api.Received[0].Header("Authorization"));
+
+        using var withoutAccount = JsonDocument.Parse(api.Received[1].Body);
+        Assert.False(withoutAccount.RootElement.GetProperty("task").GetProperty("httpRequest").TryGetProperty("oidcToken", out _));
+    }
+
+    [Fact]
+    public async Task GoogleHostsGetApplicationDefaultCredentialsAndEmulatorsGetNone()
+    {
+        await using var google = Scenario.Client(new Uri("https://cloudtasks.googleapis.com"), new Uri("https://consumer.example/"));
+        await using var emulator = Scenario.Client(new Uri("http://localhost:8080/emulators/cloudtasks"), new Uri("https://consumer.example/"));
+
+        Assert.IsType<GoogleAccessTokenSource>(google.GetRequiredService<IAccessTokenSource>());
+        Assert.IsType<NoAccessTokenSource>(emulator.GetRequiredService<IAccessTokenSource>());
+    }
+
+    [Fact]
+    public async Task MissingSettingsStopStartupWithMessagesNamingThem()
+    {
+        await using var client = Scenario.Client(
+            new Uri("https://cloudtasks.googleapis.com"),
+            new Uri("https://consumer.example/"),
+            new Dictionary<string, string?>
+            {
+                ["PulseCart:CloudTasks:ProjectId"] = "",
+                ["PulseCart:CloudTasks:CallbackBaseUrl"] = "",
+                ["PulseCart:CloudTasks:DispatchDeadline"] = "00:00:05",
+            });
+
+        var failure = Assert.Throws<OptionsValidationException>(() => client.GetRequiredService<IOptions<CloudTasksOptions>>().Value);
+
+        Assert.Contains(failure.Failures, message => message.Contains("PulseCart:CloudTasks:ProjectId is required.", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, message => message.Contains("PulseCart:CloudTasks:CallbackBaseUrl is required", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, message => message.Contains("PulseCart:CloudTasks:DispatchDeadline must be between", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TransientQueueErrorsAreRetriedUntilTheQueueAccepts()
+    {
+        await using var api = await CallbackServer.StartAsync();
+        api.Respond = number => number < 2 ? new Reply(503, Body: GoogleError(503, "UNAVAILABLE", "The service is currently unavailable.")) : new Reply(200, Body: "{}");
+        await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), ProdQueue());
+        var id = Scenario.NewId();
+
+        var name = await client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(id, DateTimeOffset.UtcNow.AddMinutes(5)));
+
+        Assert.Equal($"{QueuePath}/tasks/{id}", name);
+        Assert.Equal(3, api.Received.Count);
+        Assert.Single(api.Received.Select(request => request.BodyText).Distinct());
+    }
+
+    [Fact]
+    public async Task PermanentQueueErrorThrowsAtOnceNamingQueueTaskAndGoogleMessage()
+    {
+        await using var api = await CallbackServer.StartAsync();
+        api.Respond = _ => new Reply(400, Body: GoogleError(400, "INVALID_ARGUMENT", "Task name is invalid."));
+        await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), ProdQueue());
+        var id = Scenario.NewId();
+
+        var failure = await Assert.ThrowsAsync<CloudTasksException>(
+            () => client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(id, DateTimeOffset.UtcNow.AddMinutes(5))));
+
+        Assert.Single(api.Received);
+        Assert.Contains(QueuePath, failure.Message);
+        Assert.Contains(id, failure.Message);
+        Assert.Contains("HTTP 400 INVALID_ARGUMENT: Task name is invalid.", failure.Message);
+        Assert.Equal(HttpStatusCode.BadRequest, failure.StatusCode);
+        Assert.False(failure.IsTransient);
+    }
+
+    [Fact]
+    public async Task QueueThatStaysUnavailableFailsAfterMaxClientAttempts()
+    {
+        await using var api = await CallbackServer.StartAsync();
+        api.Respond = _ => new Reply(503);
+        await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), ProdQueue());
+
+        var failure = await Assert.ThrowsAsync<CloudTasksException>(
+            () => client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(Scenario.NewId(), DateTimeOffset.UtcNow)));
+
+        Assert.Equal(4, api.Received.Count);
+        Assert.Contains("after 4 attempts: HTTP 503", failure.Message);
+        Assert.True(failure.IsTransient);
+    }
+
+    [Fact]
+    public async Task ReminderMoreThanThirtyDaysAheadIsRefusedWithoutCallingTheQueue()
+    {
+        await using var api = await CallbackServer.StartAsync();
+        await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), ProdQueue());
+
+        var failure = await Assert.ThrowsAsync<CloudTasksException>(
+            () => client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(Scenario.NewId(), DateTimeOffset.UtcNow.AddDays(31))));
+
+        Assert.Contains("more than 30 days ahead", failure.Message);
+        Assert.Empty(api.Received);
+    }
+
+    private static Dictionary<string, string?> ProdQueue() => new()
+    {
+        ["PulseCart:CloudTasks:ProjectId"] = "pulsecart-prod",
+        ["PulseCart:CloudTasks:Location"] = "europe-west1",
+    };
+
+    private static string GoogleError(int code, string status, string message) =>
+        $$$"""{"error":{"code":{{{code}}},"message":"{{{message}}}","status":"{{{status}}}"}}""";
+
+    private sealed class FixedToken(string token) : IAccessTokenSource
+    {
+        public ValueTask<string?> GetAccessTokenAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<string?>(token);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using PulseCart.CloudTasks.Tests.Support;
+using PulseCart.Emulators.CloudTasks;
+
+namespace PulseCart.CloudTasks.Tests;
+
+/// <summary>What the emulator does when a handler fails: backoff, Retry-After, deadlines and giving up.</summary>
+public sealed class EmulatorRetryTests
+{
+    [Fact]
+    public async Task FailedDispatchesAreRetriedOnTheQueueBackoffWithRetryHeaders()
+    {
+        await using var scenario = await Scenario.StartAsync(Queue(minBackoff: "00:00:10", maxBackoff: "00:05:00", maxDoublings: 3));
+        int[] statuses = [500, 400, 500, 400, 500, 400, 500, 200];
+        scenario.Handler.Respond = number => new Reply(statuses[number]);
+        var name = await scenario.ScheduleAsync(Scenario.NewId(), TimeSpan.Zero);
+
+        List<ReceivedRequest> received = [await scenario.Handler.NextAsync()];
+        for (var retry = 1; retry < statuses.Length; retry++)
+        {
+            await scenario.IdleAsync();
+            var task = await scenario.GetTaskJsonAsync(name);
+            Assert.Equal(retry, task.GetProperty("dispatchCount").GetInt32());
+            var next = DateTimeOffset.Parse(task.GetProperty("scheduleTime").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+
+            await scenario.AdvanceAsync(next - scenario.Clock.GetUtcNow() - TimeSpan.FromMilliseconds(1));
+            Assert.Equal(retry, scenario.Handler.Received.Count);
+
+            scenario.Clock.Advance(TimeSpan.FromMilliseconds(1));
+            received.Add(await scenario.Handler.NextAsync());
+        }
+
+        var intervals = received.Zip(received.Skip(1), (earlier, later) => (later.ReceivedAt - earlier.ReceivedAt).TotalSeconds);
+        Assert.Equal([10, 20, 40, 80, 160, 240, 300], intervals);
+        Assert.Equal(["0", "1", "2", "3", "4", "5", "6", "7"], received.Select(request => request.Header("X-CloudTasks-TaskRetryCount")));
+        Assert.Equal([null, "500", "400", "500", "400", "500", "400", "500"], received.Select(request => request.Header("X-CloudTasks-TaskPreviousResponse")));
+        Assert.Equal(["0", "0", "1", "1", "2", "2", "3", "3"], received.Select(request => request.Header("X-CloudTasks-TaskExecutionCount")));
+        Assert.Null(received[0].Header("X-CloudTasks-TaskRetryReason"));
+        Assert.All(received.Skip(1), request => Assert.Equal("HTTP_ERROR", request.Header("X-CloudTasks-TaskRetryReason")));
+
+        await scenario.IdleAsync();
+        using var gone = await scenario.GetTaskAsync(name);
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.Equal(CloudTaskAttemptOutcome.Succeeded, scenario.Emulator.Emulator.Attempts[^1].Outcome);
+    }
+
+    [Fact]
+    public async Task TaskIsDroppedAndRecordedFailedOnceMaxAttemptsAreUsed()
+    {
+        await using var scenario = await Scenario.StartAsync(Queue(minBackoff: "00:00:01", maxBackoff: "00:00:10", maxDoublings: 16, maxAttempts: 3));
+        using var dispatches = new DispatchCounts(scenario.Emulator.Services.GetRequiredService<IMeterFactory>());
+        scenario.Handler.Respond = _ => new Reply(500);
+        var name = await scenario.ScheduleAsync(Scenario.NewId(), TimeSpan.Zero);
+
+        await scenario.Handler.NextAsync();
+        await scenario.IdleAsync();
+        await scenario.AdvanceAsync(TimeSpan.FromSeconds(1));
+        await scenario.AdvanceAsync(TimeSpan.FromSeconds(2));
+        await scenario.AdvanceAsync(TimeSpan.FromHours(2));
+
+        Assert.Equal(3, scenario.Handler.Received.Count);
+        using var gone = await scenario.GetTaskAsync(name);
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.Equal(
+            [CloudTaskAttemptOutcome.WillRetry, CloudTaskAttemptOutcome.WillRetry, CloudTaskAttemptOutcome.Failed],
+            scenario.Emulator.Emulator.Attempts.Select(attempt => attempt.Outcome));
+        Assert.Equal(3, scenario.Emulator.Emulator.Attempts[^1].Attempt);
+        Assert.Equal((0, 2, 1), (dispatches.Get("success"), dispatches.Get("retry"), dispatches.Get("failed")));
+    }
+
+    [Fact]
+    public async Task RetryAfterOnA503DelaysTheNextAttemptAtLeastThatLong()
+    {
+        await using var scenario = await Scenario.StartAsync(Queue(minBackoff: "00:00:10", maxBackoff: "00:05:00", maxDoublings: 3));
+        scenario.Handler.Respond = number => number == 0 ? new Reply(503, RetryAfter: TimeSpan.FromSeconds(120)) : new Reply(200);
+        await scenario.ScheduleAsync(Scenario.NewId(), TimeSpan.Zero);
+        var first = await scenario.Handler.NextAsync();
+        await scenario.IdleAsync();
+
+        await scenario.AdvanceAsync(TimeSpan.FromSeconds(120) - TimeSpan.FromMilliseconds(1));
+        Assert.Single(scenario.Handler.Received);
+
+        scenario.Clock.Advance(TimeSpan.FromMilliseconds(1));
+        var second = await scenario.Handler.NextAsync();
+        Assert.Equal(TimeSpan.FromSeconds(120), second.ReceivedAt - first.ReceivedAt);
+        Assert.Equal("503", second.Header("X-CloudTasks-TaskPreviousResponse"));
+    }
+
+    [Fact]
+    public async Task HandlerThatMissesTheDispatchDeadlineCountsAsAFailedAttemptAndIsRetried()
+    {
+        await using var scenario = await Scenario.StartAsync(
+            Queue(minBackoff: "00:00:10", maxBackoff: "00:05:00", maxDoublings: 3),
+            new Dictionary<string, string?> { ["PulseCart:CloudTasks:DispatchDeadline"] = "00:00:15" });
+        scenario.Handler.Respond = number => number == 0 ? new Reply(200, Hang: true) : new Reply(200);
+        var name = await scenario.ScheduleAsync(Scenario.NewId(), TimeSpan.Zero);
+        var first = await scenario.Handler.NextAsync();
+
+        await scenario.AdvanceAsync(TimeSpan.FromSeconds(15));
+
+        var attempt = Assert.Single(scenario.Emulator.Emulator.Attempts);
+        Assert.Equal((null, "DEADLINE_EXCEEDED", CloudTaskAttemptOutcome.WillRetry), (attempt.StatusCode, attempt.Error, attempt.Outcome));
+        var task = await scenario.GetTaskJsonAsync(name);
+        Assert.Equal(1, task.GetProperty("dispatchCount").GetInt32());
+        Assert.Equal(0, task.GetProperty("responseCount").GetInt32());
+
+        await scenario.AdvanceAsync(TimeSpan.FromSeconds(10));
+        var second = await scenario.Handler.NextAsync();
+        Assert.Equal(TimeSpan.FromSeconds(25), second.ReceivedAt - first.ReceivedAt);
+        Assert.Equal("1", second.Header("X-CloudTasks-TaskRetryCount"));
+        Assert.Equal("DEADLINE_EXCEEDED", second.Header("X-CloudTasks-TaskRetryReason"));
+        Assert.Null(second.Header("X-CloudTasks-TaskPreviousResponse"));
+    }
+
+    private static Dictionary<string, string?> Queue(string minBackoff, string maxBackoff, int maxDoublings, int maxAttempts = 100) => new()
+    {
+        ["PulseCart:Emulators:CloudTasks:Queues:0:Name"] = Scenario.QueueName,
+        ["PulseCart:Emulators:CloudTasks:Queues:0:RetryConfig:MinBackoff"] = minBackoff,
+        ["PulseCart:Emulators:CloudTasks:Queues:0:RetryConfig:MaxBackoff"] = maxBackoff,
+        ["PulseCart:Emulators:CloudTasks:Queues:0:RetryConfig:MaxDoublings"] = maxDoublings.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["PulseCart:Emulators:CloudTasks:Queues:0:RetryConfig:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Sums <c>pulsecart.tasks.dispatch</c> by outcome for one host's meter factory only.</summary>
+    private sealed class DispatchCounts : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly Dictionary<string, long> _counts = [];
+
+        public DispatchCounts(IMeterFactory factory)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == factory && instrument.Meter.Name == CloudTasksEmulator.MeterName && instrument.Name == CloudTasksEmulator.DispatchCounterName)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "outcome")
+                    {
+                        lock (_counts)
+                        {
+                            _counts[(string)tag.Value!] = _counts.GetValueOrDefault((string)tag.Value!) + value;
+                        }
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public long Get(string outcome)
+        {
+            lock (_counts)
+            {
+                return _counts.GetValueOrDefault(outcome);
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
