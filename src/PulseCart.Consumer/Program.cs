@@ -10,6 +10,7 @@ builder.AddPulseCart();
 
 var app = builder.Build();
 app.UsePulseCartSecurity();
+app.UseRequestTimeouts();
 app.MapPushEndpoints();
 app.MapTaskEndpoints();
 app.MapOpsEndpoints();

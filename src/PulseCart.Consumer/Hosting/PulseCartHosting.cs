@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using PulseCart.Consumer.Health;
 using PulseCart.Consumer.Json;
@@ -35,6 +37,16 @@ public static class PulseCartHosting
         AddValidatedOptions<RemindersOptions>(builder.Services, RemindersOptions.Section);
         AddValidatedOptions<QuarantineOptions>(builder.Services, QuarantineOptions.Section);
         builder.Services.AddPulseCartMessaging();
+        builder.Services.AddRequestTimeouts();
+        builder.Services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<PushOptions>>((timeouts, push) =>
+            timeouts.AddPolicy(PushEndpoints.RequestTimeoutPolicy, push.Value.RequestTimeout));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Slow senders must not hold connections open: headers within 10 s, bodies at a minimum data rate.
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+        });
         builder.AddPulseCartSecurity();
 
         builder.Services.AddSingleton<ITaskQueue, LoggingTaskQueue>();

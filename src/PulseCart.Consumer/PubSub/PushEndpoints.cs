@@ -8,11 +8,13 @@ namespace PulseCart.Consumer.PubSub;
 public static class PushEndpoints
 {
     public const string OutcomeHeader = "X-PulseCart-Outcome";
+    public const string RequestTimeoutPolicy = "callers";
 
     public static IEndpointRouteBuilder MapPushEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/consumer/push", HandlePushAsync)
             .DisableAntiforgery()
+            .WithRequestTimeout(RequestTimeoutPolicy)
             .RequireCaller(app.ServiceProvider, SecurityPolicies.Push);
         return app;
     }

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PulseCart.Abstractions.Events;
 using PulseCart.Consumer.Events;
 using PulseCart.Consumer.Quarantine;
@@ -26,6 +28,7 @@ public enum PushOutcome
 /// </summary>
 public sealed class PushHandler(
     EventRouter router,
+    IOptions<PushOptions> options,
     IQuarantine quarantine,
     PushMetrics metrics,
     TimeProvider time,
@@ -42,6 +45,13 @@ public sealed class PushHandler(
             if (decoded.Message is null)
             {
                 await QuarantineAsync(body, decoded.Rejection!, decoded.MessageId, decoded.Subscription, null, null, cancellationToken);
+                outcome = "quarantined";
+                return PushOutcome.Quarantined;
+            }
+
+            if (SignatureProblem(decoded.Message, headers) is { } signatureProblem)
+            {
+                await QuarantineAsync(body, signatureProblem, decoded.MessageId, decoded.Subscription, null, null, cancellationToken);
                 outcome = "quarantined";
                 return PushOutcome.Quarantined;
             }
@@ -93,6 +103,34 @@ public sealed class PushHandler(
         logger.LogWarning(
             "Quarantined message {MessageId} (event {EventId}, type {EventType}) as {QuarantineId}: {Reason}",
             messageId, eventId, eventType, entry.Id, reason);
+    }
+
+    private string? SignatureProblem(PushMessage message, IHeaderDictionary headers)
+    {
+        if (string.IsNullOrEmpty(options.Value.SignatureSecret))
+        {
+            return null;
+        }
+
+        var attribute = options.Value.SignatureAttribute;
+        var signature = message.Attributes.GetValueOrDefault(attribute) ?? headers[attribute].ToString();
+        if (string.IsNullOrEmpty(signature))
+        {
+            return $"message signature missing (attribute {attribute})";
+        }
+
+        var expected = HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(options.Value.SignatureSecret), message.Data.Span);
+        byte[] given;
+        try
+        {
+            given = Convert.FromHexString(signature);
+        }
+        catch (FormatException)
+        {
+            return "message signature is not hex";
+        }
+
+        return CryptographicOperations.FixedTimeEquals(expected, given) ? null : "message signature does not match";
     }
 
     private static (string Raw, string Encoding) RawBody(ReadOnlyMemory<byte> body)

@@ -10,4 +10,17 @@ public sealed class PushOptions
     /// <summary>Request bodies larger than this are refused with 413 (Pub/Sub keeps and redelivers or dead-letters them).</summary>
     [Range(1_024, 16 * 1024 * 1024, ErrorMessage = "PulseCart:Push:MaxBodyBytes must be between 1024 and 16777216.")]
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// When set, every message must carry an HMAC-SHA256 of its data, in hex, in <see cref="SignatureAttribute"/>;
+    /// an unsigned or mis-signed message is quarantined, not processed.
+    /// </summary>
+    public string? SignatureSecret { get; set; }
+
+    /// <summary>The message attribute holding the signature (a plain header for unwrapped deliveries).</summary>
+    public string SignatureAttribute { get; set; } = "signature";
+
+    /// <summary>A push or task callback still running after this is abandoned with 504; keep it above the ack deadline.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00", ErrorMessage = "PulseCart:Push:RequestTimeout must be between 1 second and 30 minutes.")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }

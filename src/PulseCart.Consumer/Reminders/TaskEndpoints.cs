@@ -12,6 +12,7 @@ public static class TaskEndpoints
     {
         app.MapPost("/tasks/cart-reminder", HandleCartReminderAsync)
             .DisableAntiforgery()
+            .WithRequestTimeout(PushEndpoints.RequestTimeoutPolicy)
             .RequireCaller(app.ServiceProvider, SecurityPolicies.Tasks);
         return app;
     }

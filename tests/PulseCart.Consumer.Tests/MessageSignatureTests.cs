@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace PulseCart.Consumer.Tests;
+
+public sealed class MessageSignatureTests : IAsyncLifetime
+{
+    private const string Secret = "shared-publisher-secret";
+
+    private readonly ConsumerFactory _consumer = new(new Dictionary<string, string?> { ["PulseCart:Push:SignatureSecret"] = Secret });
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _consumer.DisposeAsync();
+
+    [Theory]
+    [InlineData("signed", "processed", null)]
+    [InlineData("unsigned", "quarantined", "message signature missing")]
+    [InlineData("mis-signed", "quarantined", "message signature does not match")]
+    [InlineData("not hex", "quarantined", "message signature is not hex")]
+    public async Task OnlyCorrectlySignedMessagesAreProcessed(string kind, string outcome, string? reason)
+    {
+        var client = _consumer.CreateClient();
+        var order = Push.NewId("o");
+        var data = Encoding.UTF8.GetBytes(Push.OrderPlaced(Push.NewId("e"), order, "u-1").ToJsonString());
+        var signature = kind switch
+        {
+            "signed" => Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), data)),
+            "mis-signed" => Convert.ToHexString(HMACSHA256.HashData("wrong"u8, data)),
+            "not hex" => "zz-not-hex",
+            _ => null,
+        };
+        var envelope = JsonNode.Parse(Push.EnvelopeOfData(Convert.ToBase64String(data)))!;
+        if (signature is not null)
+        {
+            envelope["message"]!["attributes"]!["signature"] = signature;
+        }
+
+        var body = envelope.ToJsonString();
+        var response = await client.SendAsync(body);
+
+        Assert.Equal(outcome, response.Outcome());
+        Assert.Equal(kind == "signed" ? 1 : 0, _consumer.SentWithKey($"order_confirmation:{order}").Count);
+        if (reason is not null)
+        {
+            var entries = await client.GetJsonAsync("/ops/quarantine?limit=1000");
+            var entry = Assert.Single(entries.EnumerateArray(), e => e.GetProperty("raw_body").GetString() == body);
+            Assert.Contains(reason, entry.GetProperty("reason").GetString());
+        }
+    }
+}
