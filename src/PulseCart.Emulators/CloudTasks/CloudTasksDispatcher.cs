@@ -22,6 +22,9 @@ internal sealed class CloudTasksDispatcher(
 {
     private static readonly TimeSpan StoreFailurePause = TimeSpan.FromSeconds(1);
 
+    // Task.Delay cannot wait longer than about 49 days; the loop simply looks again after this.
+    private static readonly TimeSpan LongestPark = TimeSpan.FromDays(1);
+
     // Headers Cloud Tasks sets itself; a task cannot supply its own.
     private static readonly string[] ReservedHeaderPrefixes = ["X-CloudTasks-", "X-Google-", "X-AppEngine-"];
     private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
@@ -115,9 +118,15 @@ internal sealed class CloudTasksDispatcher(
 
     private async Task ParkAsync(QueueRuntime queue, DateTimeOffset? wakeAt, CancellationToken stoppingToken)
     {
-        if (wakeAt is { } due && due <= timeProvider.GetUtcNow())
+        var now = timeProvider.GetUtcNow();
+        if (wakeAt is { } due && due <= now)
         {
             return;
+        }
+
+        if (wakeAt > now + LongestPark)
+        {
+            wakeAt = now + LongestPark;
         }
 
         queue.Park(wakeAt);

@@ -16,14 +16,9 @@ public static class LocalOidcEndpoints
     public static IEndpointRouteBuilder MapLocalOidcIssuer(this IEndpointRouteBuilder endpoints)
     {
         var issuer = endpoints.ServiceProvider.GetRequiredService<LocalOidcIssuer>();
-        lock (issuer)
+        if (!issuer.TryClaimEndpoints())
         {
-            if (issuer.EndpointsMapped)
-            {
-                return endpoints;
-            }
-
-            issuer.EndpointsMapped = true;
+            return endpoints;
         }
 
         endpoints.MapGet(LocalOidcIssuer.CertsPath, GetCerts).ExcludeFromDescription();

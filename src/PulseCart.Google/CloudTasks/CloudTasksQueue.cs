@@ -183,11 +183,11 @@ public sealed partial class CloudTasksQueue(
         return delay > MaxClientRetryDelay ? MaxClientRetryDelay : delay;
     }
 
-    private static TimeSpan? RetryAfter(RetryConditionHeaderValue? header) =>
+    private TimeSpan? RetryAfter(RetryConditionHeaderValue? header) =>
         header switch
         {
             { Delta: { } delta } => delta,
-            { Date: { } date } => date - DateTimeOffset.UtcNow,
+            { Date: { } date } => date - timeProvider.GetUtcNow(),
             _ => null,
         };
 
