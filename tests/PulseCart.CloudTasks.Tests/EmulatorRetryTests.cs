@@ -71,6 +71,26 @@ public sealed class EmulatorRetryTests
     }
 
     [Fact]
+    public async Task WithUnlimitedAttemptsTaskIsDroppedOnceMaxRetryDurationHasPassed()
+    {
+        var settings = Queue(minBackoff: "00:00:02", maxBackoff: "00:01:00", maxDoublings: 16, maxAttempts: -1);
+        settings["PulseCart:Emulators:CloudTasks:Queues:0:RetryConfig:MaxRetryDuration"] = "00:00:05";
+        await using var scenario = await Scenario.StartAsync(settings);
+        scenario.Handler.Respond = _ => new Reply(500);
+        await scenario.ScheduleAsync(Scenario.NewId(), TimeSpan.Zero);
+        await scenario.Handler.NextAsync();
+        await scenario.IdleAsync();
+
+        await scenario.AdvanceAsync(TimeSpan.FromSeconds(2));
+        await scenario.AdvanceAsync(TimeSpan.FromSeconds(4));
+        await scenario.AdvanceAsync(TimeSpan.FromHours(1));
+
+        // Attempts at 0 s, 2 s and 6 s: the third is the first one past five seconds, so it is the last.
+        Assert.Equal(3, scenario.Handler.Received.Count);
+        Assert.Equal(CloudTaskAttemptOutcome.Failed, scenario.Emulator.Emulator.Attempts[^1].Outcome);
+    }
+
+    [Fact]
     public async Task RetryAfterOnA503DelaysTheNextAttemptAtLeastThatLong()
     {
         await using var scenario = await Scenario.StartAsync(Queue(minBackoff: "00:00:10", maxBackoff: "00:05:00", maxDoublings: 3));
