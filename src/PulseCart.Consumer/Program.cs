@@ -1,3 +1,4 @@
+using PulseCart.Consumer.Emulators;
 using PulseCart.Consumer.Health;
 using PulseCart.Consumer.Hosting;
 using PulseCart.Consumer.Ops;
@@ -15,6 +16,7 @@ app.MapPushEndpoints();
 app.MapTaskEndpoints();
 app.MapOpsEndpoints();
 app.MapHealthEndpoints();
+app.MapEmbeddedCloudTasks();
 app.Run();
 
 public partial class Program;

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PulseCart.Testing;
 
@@ -20,11 +22,18 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
 
-    public ConsumerFactory(IDictionary<string, string?>? settings = null, string? messagesFile = null)
+    private readonly Action<IServiceCollection>? _services;
+
+    public ConsumerFactory(IDictionary<string, string?>? settings = null, string? messagesFile = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
+        // Real Kestrel on a free loopback port: the embedded Cloud Tasks emulator calls the consumer back over HTTP.
+        Port = RedisServer.FreePort();
+        UseKestrel(Port);
         MessagesFile = messagesFile ?? Path.Combine(Directory.CreateTempSubdirectory("pulsecart-messages-").FullName, "messages.jsonl");
         _settings = new Dictionary<string, string?>
         {
+            ["urls"] = $"http://127.0.0.1:{Port}",
             ["PulseCart:Messaging:Sink"] = "file",
             ["PulseCart:Messaging:FilePath"] = MessagesFile,
             ["PulseCart:Cluster:SiloPort"] = RedisServer.FreePort().ToString(),
@@ -39,6 +48,8 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
     }
 
     public string MessagesFile { get; }
+
+    public int Port { get; }
 
     /// <summary>Everything the consumer logged, to check what it never logs.</summary>
     public CapturedLogs Logs { get; } = new();
@@ -72,6 +83,10 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment(_settings.GetValueOrDefault("environment") ?? "Development");
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        if (_services is not null)
+        {
+            builder.ConfigureTestServices(_services);
+        }
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -24,7 +24,7 @@ public sealed class HostileInputTests(ConsumerFixture fixture) : IClassFixture<C
         var client = fixture.Client;
         var cart = Push.NewId("bystander-cart");
         var order = Push.NewId("bystander-order");
-        await client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, "u-bystander", Push.T0));
+        await client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, "u-bystander", DateTimeOffset.UtcNow));
         await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-bystander"));
         var cartBefore = (await client.GetJsonAsync($"/ops/carts/{cart}")).GetRawText();
         var orderBefore = (await client.GetJsonAsync($"/ops/orders/{order}")).GetRawText();

@@ -143,14 +143,15 @@ public sealed class PushEndpointTests(ConsumerFixture fixture) : IClassFixture<C
     public async Task AbandonmentShowsItsReminderDueTimeToOperators()
     {
         var cart = Push.NewId("c");
-        await Client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, "u-1", Push.T0));
+        var abandonedAt = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await Client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, "u-1", abandonedAt));
 
         var view = await Client.GetJsonAsync($"/ops/carts/{cart}");
 
         Assert.Equal("abandoned", view.GetProperty("status").GetString());
         var reminder = view.GetProperty("reminder");
         Assert.Equal("scheduled", reminder.GetProperty("status").GetString());
-        Assert.Equal(Push.T0.AddHours(2), reminder.GetProperty("due_at").GetDateTimeOffset());
+        Assert.Equal(abandonedAt.AddHours(2), reminder.GetProperty("due_at").GetDateTimeOffset());
     }
 
     [Fact]

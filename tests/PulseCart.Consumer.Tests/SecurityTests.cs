@@ -20,6 +20,7 @@ public sealed class SecurityFixture : IAsyncLifetime
         Jwks = await LocalJwks.StartAsync();
         Consumer = new ConsumerFactory(new Dictionary<string, string?>
         {
+            ["environment"] = "Production",
             ["PulseCart:Auth:Mode"] = "oidc",
             ["PulseCart:Auth:JwksUri"] = Jwks.JwksUri,
             ["PulseCart:Auth:Audience"] = Audience,

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using PulseCart.Consumer.Emulators;
 using PulseCart.Consumer.Health;
 using PulseCart.Consumer.Json;
 using PulseCart.Consumer.Messaging;
@@ -27,7 +28,7 @@ public static class PulseCartHosting
     /// </summary>
     public static WebApplicationBuilder AddPulseCart(this WebApplicationBuilder builder)
     {
-        ListenOnPort(builder);
+        var selfUrl = ListenOnPort(builder);
         var redis = RedisConfiguration(builder.Configuration);
 
         builder.Services.ConfigureHttpJsonOptions(json => PulseCartJsonContext.Configure(json.SerializerOptions));
@@ -49,7 +50,6 @@ public static class PulseCartHosting
         });
         builder.AddPulseCartSecurity();
 
-        builder.Services.AddSingleton<ITaskQueue, LoggingTaskQueue>();
         builder.Services.AddSingleton<EventRouter>();
         builder.Services.AddSingleton<PushHandler>();
         builder.Services.AddSingleton<ReminderCallbackHandler>();
@@ -68,6 +68,8 @@ public static class PulseCartHosting
             builder.Services.AddSingleton<IQuarantine, RedisQuarantine>();
             health.AddCheck<RedisReadyCheck>("redis", tags: [HealthEndpoints.ReadyTag]);
         }
+
+        EmbeddedCloudTasks.AddTaskQueue(builder, selfUrl, redis is not null);
 
         var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
         ValidatePort(silo.SiloPort, $"{SiloOptions.Section}:SiloPort");
@@ -111,8 +113,11 @@ public static class PulseCartHosting
         }
     }
 
-    /// <summary>Cloud Run and the container set <c>PORT</c>; a laptop run listens on localhost:8080 unless told otherwise.</summary>
-    private static void ListenOnPort(WebApplicationBuilder builder)
+    /// <summary>
+    /// Cloud Run and the container set <c>PORT</c>; a laptop run listens on localhost:8080 unless told otherwise.
+    /// Returns the URL this process reaches itself at, for the embedded emulators' callbacks.
+    /// </summary>
+    private static string ListenOnPort(WebApplicationBuilder builder)
     {
         var port = builder.Configuration["PORT"];
         if (!string.IsNullOrEmpty(port))
@@ -123,11 +128,24 @@ public static class PulseCartHosting
             }
 
             builder.WebHost.UseUrls($"http://0.0.0.0:{number}");
+            return $"http://127.0.0.1:{number}";
         }
-        else if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+
+        var urls = builder.Configuration["urls"];
+        if (string.IsNullOrEmpty(urls))
         {
             builder.WebHost.UseUrls("http://localhost:8080");
+            return "http://localhost:8080";
         }
+
+        // A wildcard host is not an address to call: call ourselves on loopback instead.
+        var first = new UriBuilder(urls.Split(';', StringSplitOptions.RemoveEmptyEntries)[0].Replace("://+", "://0.0.0.0").Replace("://*", "://0.0.0.0"));
+        if (first.Host is "0.0.0.0" or "[::]" or "::")
+        {
+            first.Host = "127.0.0.1";
+        }
+
+        return first.Uri.GetLeftPart(UriPartial.Authority);
     }
 
     private static void ValidatePort(int port, string setting)
