@@ -13,8 +13,8 @@
 # Settings come from deploy/pulsecart.env (or the file PULSECART_ENV names); environment variables override it.
 # Only PROJECT_ID, REGION and IMAGE are required (and DOMAIN for gke). Every step first looks at what exists and
 # creates or updates only what differs, so the script is safe to run again after any change or failure.
-# Needs bash 4+, gcloud (and kubectl for gke), logged in with roles that can create all of the above (Owner, or
-# Editor + Security Admin). Cloud Shell has all of it.
+# Needs bash 4+, gcloud (and kubectl for gke), logged in as a project Owner (or with the equivalent admin roles
+# for the services above, including setting IAM policies). Cloud Shell has all of it.
 set -Eeuo pipefail
 
 if ((BASH_VERSINFO[0] < 4)); then
@@ -60,7 +60,7 @@ readonly SETTINGS=(PROJECT_ID REGION IMAGE DOMAIN WEBHOOK_URL SERVICE NETWORK SU
 
 # Reads KEY=value lines without executing them; a variable already set in the environment wins.
 load_settings() {
-    local file=${PULSECART_ENV:-$DEPLOY_DIR/pulsecart.env} line key value known
+    local file=${PULSECART_ENV:-$DEPLOY_DIR/pulsecart.env} line key value known k
     if [[ -f $file ]]; then
         while IFS= read -r line || [[ -n $line ]]; do
             line=${line%$'\r'}
@@ -71,7 +71,9 @@ load_settings() {
             value=${value%"${value##*[![:space:]]}"}
             if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
             known=false
-            for k in "${SETTINGS[@]}"; do [[ $k == "$key" ]] && known=true; done
+            for k in "${SETTINGS[@]}"; do
+                if [[ $k == "$key" ]]; then known=true; fi
+            done
             $known || die "$file: unknown setting $key (known: ${SETTINGS[*]})"
             if [[ -z ${!key:-} ]]; then printf -v "$key" '%s' "$value"; fi
         done <"$file"
@@ -91,6 +93,7 @@ load_settings() {
     REDIS_INSTANCE=${REDIS_INSTANCE:-pulsecart-redis}
     REDIS_VERSION=${REDIS_VERSION:-redis_7_2}
     PROJECT_NUMBER=${PROJECT_NUMBER:-}
+    CONFIG_DIGEST=${CONFIG_DIGEST:-not-deployed}
 }
 
 check() { # check NAME REGEX HINT: the value of NAME must match REGEX
@@ -328,6 +331,8 @@ ensure_secrets() {
     ensure_secret "$OPERATOR_HASH_SECRET"
     hash=$(printf '%s' "$token" | sha256_hex)
     set_secret "$OPERATOR_HASH_SECRET" "$hash"
+    # Changes whenever a secret the service reads changes (see pulsecart/config-digest in cloud-run/service.yaml).
+    CONFIG_DIGEST=$(printf '%s\n%s' "$connection" "$hash" | sha256_hex | cut -c1-16)
 
     for secret in "$REDIS_SECRET" "$OPERATOR_HASH_SECRET"; do
         retry g secrets add-iam-policy-binding "$secret" --member="serviceAccount:$RUNTIME_SA" \
@@ -382,7 +387,7 @@ render_file() {
     local src=$1 dest=$2 content name
     content=$(<"$src")
     for name in PROJECT_ID PROJECT_NUMBER REGION IMAGE SERVICE NETWORK SUBNET DOMAIN PUBLIC_URL RUNTIME_SA PUSH_SA \
-        TASKS_SA MESSAGING_SINK WEBHOOK_URL; do
+        TASKS_SA MESSAGING_SINK WEBHOOK_URL CONFIG_DIGEST; do
         content=${content//"\${$name}"/${!name:-}}
     done
     if [[ $content =~ \$\{[A-Za-z_][A-Za-z0-9_]*\} ]]; then

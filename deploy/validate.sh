@@ -156,10 +156,10 @@ step "deploy/gcp.sh against stand-ins for gcloud and kubectl"
 export FAKE_DIR FAKE_LOG
 REAL_KUBECTL=$(command -v kubectl || true)
 export REAL_KUBECTL
-run_fake() { # LOG TARGET
+run_fake() { # LOG COMMAND [ARGS...]
     FAKE_LOG=$1
-    : >"$FAKE_LOG"
-    PATH="$TOOLS/fakes:$PATH" example_env "$DEPLOY_DIR/gcp.sh" "$2" >"$FAKE_LOG.out" 2>&1
+    shift
+    PATH="$TOOLS/fakes:$PATH" example_env "$DEPLOY_DIR/gcp.sh" "$@" >>"$FAKE_LOG.out" 2>&1
 }
 must_log() { # LOG PATTERN DESCRIPTION
     if grep -Eq -- "$2" "$1"; then :; else fail "$(basename "$1"): $3 (no line matching: $2)"; fi
@@ -229,7 +229,20 @@ for target in cloud-run gke; do
     must_not_log "$second" "secrets versions add" "adds a secret version with nothing changed"
     must_log "$second" "pubsub subscriptions update pulsecart-consumer --push-endpoint=$url/consumer/push" "updates the push subscription"
     must_log "$second" "tasks queues update pulsecart-cart-reminders" "updates the queue"
-    [[ $target == cloud-run ]] || must_not_log "$second" "rollout restart" "restarts pods with the Secret unchanged"
+    if [[ $target == cloud-run ]]; then
+        # The read-only commands, for the gcloud check below.
+        run_fake "$second" status || fail "gcp.sh status failed: $(tail -3 "$second.out")"
+        run_fake "$second" dead-letters 5 || fail "gcp.sh dead-letters failed: $(tail -3 "$second.out")"
+        must_log "$second" "pubsub subscriptions pull pulsecart-events-dead-letter-sub --limit=5" "dead-letters lists the dead-letter subscription"
+        # The deployed file: filled in, with a digest of the secrets that only changes when they do.
+        digests=$(sed -n 's/^ *pulsecart\/config-digest: "\(.*\)"$/\1/p' "$FAKE_DIR"/replaced-service.*.yaml | sort -u)
+        [[ $digests =~ ^[0-9a-f]{16}$ ]] || fail "cloud-run: config digest '$digests' is not one 16-digit hash over both runs"
+        if grep -Eq '[$][{][A-Z_]+[}]' "$FAKE_DIR"/replaced-service.*.yaml; then
+            fail "cloud-run: the deployed service.yaml has a placeholder left"
+        fi
+    else
+        must_not_log "$second" "rollout restart" "restarts pods with the Secret unchanged"
+    fi
 done
 if ((failures == 0)); then ok "cloud-run and gke: first run creates everything as agreed, second run creates nothing"; fi
 

@@ -210,6 +210,7 @@ function checkCloudRun(docs, label, rendered) {
   expect(ta["autoscaling.knative.dev/minScale"] === "1", where, 'minScale must be "1"');
   expect(/Cloud Run exposes one HTTP port/.test(service.text) && /cannot form one Orleans cluster/.test(service.text), where,
     "the maxScale annotation must carry the comment saying why (one HTTP port, no Orleans cluster)");
+  expect(ta["pulsecart/config-digest"], where, "the template needs pulsecart/config-digest so a rotated secret rolls a new revision");
   expect(ta["run.googleapis.com/cpu-throttling"] === "false", where, 'CPU must be always allocated (cpu-throttling "false")');
   const egress = ta["run.googleapis.com/network-interfaces"] ?? ta["run.googleapis.com/vpc-access-connector"];
   expect(egress, where, "Memorystore needs VPC egress (network-interfaces or vpc-access-connector)");
