@@ -6,6 +6,8 @@ WORKDIR /source
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/PulseCart.Abstractions/PulseCart.Abstractions.csproj src/PulseCart.Abstractions/
 COPY src/PulseCart.Grains/PulseCart.Grains.csproj src/PulseCart.Grains/
+COPY src/PulseCart.Google/PulseCart.Google.csproj src/PulseCart.Google/
+COPY src/PulseCart.Emulators/PulseCart.Emulators.csproj src/PulseCart.Emulators/
 COPY src/PulseCart.Consumer/PulseCart.Consumer.csproj src/PulseCart.Consumer/
 RUN dotnet restore src/PulseCart.Consumer/PulseCart.Consumer.csproj
 
