@@ -115,8 +115,10 @@ done
 ok "invalid settings are refused"
 
 KUSTOMIZED=
-if command -v kubectl >/dev/null 2>&1; then
-    step "kubectl kustomize"
+step "kubectl kustomize"
+if ! command -v kubectl >/dev/null 2>&1; then
+    echo "   skipped: kubectl is not installed (it comes with the Cloud SDK)"
+else
     if kubectl kustomize "$WORK/rendered/gke" >"$WORK/kustomized.yaml" 2>"$WORK/kustomize.log"; then
         KUSTOMIZED=$WORK/kustomized.yaml
         ok "$(grep -c '^kind:' "$KUSTOMIZED") objects built"
@@ -247,7 +249,13 @@ done
 if ((failures == 0)); then ok "cloud-run and gke: first run creates everything as agreed, second run creates nothing"; fi
 
 # ---------------------------------------------------------------------------------------------------------------
-if [[ ${VALIDATE_GCLOUD:-1} != 0 ]] && command -v gcloud >/dev/null 2>&1; then
+if [[ ${VALIDATE_GCLOUD:-1} == 0 ]]; then
+    step "gcloud command lines"
+    echo "   skipped: VALIDATE_GCLOUD=0"
+elif ! command -v gcloud >/dev/null 2>&1; then
+    step "gcloud command lines"
+    echo "   skipped: gcloud is not installed"
+else
     step "gcloud command lines, parsed by gcloud $(sed -n 's/^Google Cloud SDK //p' <<<"$(gcloud version 2>/dev/null)")"
     # A throw-away configuration: no account, no metadata server, no usage reporting, no update check.
     export CLOUDSDK_CONFIG=$WORK/gcloud-config CLOUDSDK_CORE_DISABLE_PROMPTS=1 \
