@@ -60,7 +60,10 @@ public static class EmbeddedCloudTasks
         builder.Services.AddCloudTasksQueue();
     }
 
-    /// <summary>Serves the emulator's API and JWKS, to this machine only: nobody else may make the consumer call out.</summary>
+    /// <summary>
+    /// Serves the emulator's API to this machine only (nobody else may make the consumer call out); its JWKS and
+    /// discovery document, being public keys, to anyone.
+    /// </summary>
     public static WebApplication MapEmbeddedCloudTasks(this WebApplication app)
     {
         if (app.Services.GetService<CloudTasksEmulator>() is null)
@@ -69,7 +72,6 @@ public static class EmbeddedCloudTasks
         }
 
         app.MapCloudTasksEmulator().AddEndpointFilter(LoopbackOnly);
-        app.MapLocalOidcIssuer();
         return app;
     }
 
