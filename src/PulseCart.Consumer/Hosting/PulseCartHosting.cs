@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.Options;
-using Orleans.Configuration;
 using PulseCart.Consumer.Emulators;
 using PulseCart.Consumer.Health;
 using PulseCart.Consumer.Json;
@@ -71,21 +70,7 @@ public static class PulseCartHosting
 
         EmbeddedCloudTasks.AddTaskQueue(builder, selfUrl, redis is not null);
 
-        var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
-        ValidatePort(silo.SiloPort, $"{SiloOptions.Section}:SiloPort");
-        ValidatePort(silo.GatewayPort, $"{SiloOptions.Section}:GatewayPort");
-        builder.UseOrleans(orleans =>
-        {
-            orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort);
-            if (redis is null)
-            {
-                orleans.AddMemoryGrainStorage(GrainStorage.Name);
-            }
-            else
-            {
-                orleans.AddRedisGrainStorage(GrainStorage.Name, options => options.ConfigurationOptions = redis.Clone());
-            }
-        });
+        builder.AddPulseCartSilo(redis);
         return builder;
     }
 
@@ -146,13 +131,5 @@ public static class PulseCartHosting
         }
 
         return first.Uri.GetLeftPart(UriPartial.Authority);
-    }
-
-    private static void ValidatePort(int port, string setting)
-    {
-        if (port is < 1 or > 65535)
-        {
-            throw new InvalidOperationException($"{setting} must be a TCP port number between 1 and 65535, not {port}.");
-        }
     }
 }
