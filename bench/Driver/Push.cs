@@ -1,0 +1,45 @@
+using System.Net;
+using System.Text;
+
+namespace PulseCart.Bench.Driver;
+
+/// <summary>Wrapped Pub/Sub push bodies, as bench/load/push.lua builds them, and a client tuned for many connections.</summary>
+public static class Push
+{
+    public static byte[] OrderPlaced(string prefix, int n) => Envelope(
+        Event($"{prefix}e{n}", "order.placed", $"{prefix}u{n}",
+            $"\"order_id\":\"{prefix}o{n}\",\"cart_id\":\"{prefix}c{n}\",\"total\":59.97,\"currency\":\"EUR\""),
+        $"{prefix}{n}");
+
+    public static byte[] CartUpdated(string prefix, long n) => Envelope(
+        Event($"{prefix}e{n}", "cart.updated", $"{prefix}u{n}", $"\"cart_id\":\"{prefix}c{n}\""),
+        $"{prefix}{n}");
+
+    public static string OrderConfirmationKey(string prefix, int n) => $"order_confirmation:{prefix}o{n}";
+
+    public static HttpClient Client(int connections) => new(new SocketsHttpHandler
+    {
+        MaxConnectionsPerServer = connections,
+        UseProxy = false,
+        UseCookies = false,
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
+        PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+    })
+    {
+        Timeout = TimeSpan.FromSeconds(30),
+        DefaultRequestVersion = HttpVersion.Version11,
+    };
+
+    public static HttpRequestMessage Request(Uri url, byte[] body) => new(HttpMethod.Post, url)
+    {
+        Content = new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } },
+    };
+
+    private static string Event(string id, string type, string user, string payload) =>
+        $"{{\"event_id\":\"{id}\",\"event_type\":\"{type}\",\"event_version\":1,\"occurred_at\":\"2026-11-22T10:00:00Z\","
+        + $"\"source\":\"bench\",\"user_id\":\"{user}\",\"payload\":{{{payload}}}}}";
+
+    private static byte[] Envelope(string eventJson, string messageId) => Encoding.UTF8.GetBytes(
+        $"{{\"message\":{{\"data\":\"{Convert.ToBase64String(Encoding.UTF8.GetBytes(eventJson))}\",\"messageId\":\"{messageId}\","
+        + "\"publishTime\":\"2026-11-22T10:00:00Z\"},\"subscription\":\"projects/pulsecart/subscriptions/bench\"}");
+}

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# The consumer beside the seed design (bench/Baseline) and an empty endpoint (bench/NoOp), in one run.
+#
+#   bash bench/run.sh                 3 rounds x 3 loads x 3 services, 10 s each, then 50-way redelivery (~7 min)
+#   bash bench/run.sh --smoke         the same in a few seconds of load; exits 1 on any error or consumer double send
+#   bash bench/run.sh --memory [N]    N distinct carts (default 1,000,000) through the consumer; peak and settled RSS
+#
+# Options: --rounds R --duration S --warmup S --threads T --connections C --events N --copies C --settle S
+#          --ref GIT_REF  benchmark the consumer as committed at GIT_REF instead of the working tree
+#          --keep         keep the work directory (service logs, message files)
+#          --priority     run redis, the services and the load generator at nice -10 (needs root): on a shared
+#                         machine it keeps other people's builds from deciding the figures
+# Everything listens on 127.0.0.1 ports chosen free at start; every process started here is stopped on exit.
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+
+mode=full rounds=3 duration=10 warmup=5 threads=2 connections=64 events=200 copies=50
+carts=1000000 settle=60 ref="" keep=0 priority=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) mode=smoke rounds=1 duration=1 warmup=1 events=20 ;;
+    --memory) mode=memory; if [[ ${2:-} =~ ^[0-9]+$ ]]; then carts=$2; shift; fi ;;
+    --rounds) rounds=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --warmup) warmup=$2; shift ;;
+    --threads) threads=$2; shift ;;
+    --connections) connections=$2; shift ;;
+    --events) events=$2; shift ;;
+    --copies) copies=$2; shift ;;
+    --settle) settle=$2; shift ;;
+    --ref) ref=$2; shift ;;
+    --keep) keep=1 ;;
+    --priority) priority=1 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} with apt"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
+work=$(mktemp -d "${TMPDIR:-/tmp}/pulsecart-bench.XXXXXX")
+pids=()
+cleanup() {
+  local status=$?
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  if [ "$keep" -eq 1 ] || [ "$status" -ne 0 ]; then log "work directory kept: $work"; else rm -rf "$work"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- build (Release) ----------------------------------------------------------------------------------------
+log "building bench/Bench.sln (Release)"
+dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" -nologo -v m >"$work/build-bench.log" 2>&1 \
+  || { tail -30 "$work/build-bench.log" >&2; exit 1; }
+driver() { dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" "$@"; }
+
+if [ -n "$ref" ]; then
+  commit=$(git -C "$ROOT" rev-parse "$ref")
+  consumer_source="commit $commit"
+  mkdir -p "$work/src"
+  git -C "$ROOT" archive "$commit" | tar -x -C "$work/src"
+  log "building the consumer as committed at $ref ($commit)"
+  dotnet build "$work/src/src/PulseCart.Consumer" -c Release --artifacts-path "$work/src/.artifacts" -nologo -v m \
+    >"$work/build-consumer.log" 2>&1 || { tail -30 "$work/build-consumer.log" >&2; exit 1; }
+  consumer_dll="$work/src/.artifacts/bin/PulseCart.Consumer/release/PulseCart.Consumer.dll"
+else
+  commit=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
+  consumer_source="working tree at $commit$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' with uncommitted src changes')"
+  log "building src/PulseCart.Consumer (Release, working tree)"
+  dotnet build "$ROOT/src/PulseCart.Consumer" -c Release -nologo -v m >"$work/build-consumer.log" 2>&1 \
+    || { tail -30 "$work/build-consumer.log" >&2; exit 1; }
+  consumer_dll="$ROOT/src/PulseCart.Consumer/bin/Release/net10.0/PulseCart.Consumer.dll"
+fi
+
+[ -f "$consumer_dll" ] || { log "the build left no $consumer_dll; build log:"; tail -30 "$work/build-consumer.log" >&2; exit 1; }
+
+# ---- start redis and the services on free loopback ports -----------------------------------------------------
+read -r redis_port noop_port baseline_port consumer_port silo_port gateway_port < <(driver ports --count 6)
+declare -A port=([no-op]=$noop_port [baseline]=$baseline_port [consumer]=$consumer_port)
+declare -A pid
+declare -A messages=([baseline]="$work/baseline-messages.jsonl" [consumer]="$work/consumer-messages.jsonl")
+
+nice=()
+[ "$priority" -eq 1 ] && nice=(nice -n -10)
+start() { # name, then the command (env assignments first)
+  local name=$1; shift
+  local -a assignments=()
+  while [[ $1 == *=* ]]; do assignments+=("$1"); shift; done
+  env "${assignments[@]}" "${nice[@]}" "$@" >"$work/$name.log" 2>&1 &
+  pid[$name]=$!
+  pids+=($!)
+}
+
+start redis redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work"
+redis() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
+for _ in $(seq 50); do redis ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis ping >/dev/null
+
+common=(Logging__LogLevel__Default=Warning PulseCart__Redis="127.0.0.1:$redis_port")
+# Auth off: the baseline has none, and Pub/Sub's OIDC token cannot be minted here (see bench/README.md).
+start consumer "${common[@]}" PORT="$consumer_port" PulseCart__Auth__Mode=None PulseCart__Messaging__Sink=file \
+  PulseCart__Messaging__FilePath="${messages[consumer]}" \
+  PulseCart__Cluster__SiloPort="$silo_port" PulseCart__Cluster__GatewayPort="$gateway_port" \
+  dotnet "$consumer_dll"
+services=(consumer)
+if [ "$mode" != memory ]; then
+  start baseline "${common[@]}" PORT="$baseline_port" PulseCart__Messaging__FilePath="${messages[baseline]}" \
+    dotnet "$BENCH/.artifacts/bin/Baseline/release/Baseline.dll"
+  start no-op Logging__LogLevel__Default=Warning PORT="$noop_port" dotnet "$BENCH/.artifacts/bin/NoOp/release/NoOp.dll"
+  services=(no-op baseline consumer)
+fi
+
+for service in "${services[@]}"; do
+  ready=0
+  for _ in $(seq 300); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:${port[$service]}/health/ready" 2>/dev/null; then ready=1; break; fi
+    kill -0 "${pid[$service]}" 2>/dev/null || break
+    sleep 0.2
+  done
+  if [ "$ready" -ne 1 ]; then log "$service did not become ready; its log:"; tail -40 "$work/$service.log" >&2; exit 1; fi
+  log "$service ready on 127.0.0.1:${port[$service]} (pid ${pid[$service]})"
+done
+
+mkdir -p "$BENCH/results"
+raw="$work/raw.jsonl"
+run_id=$(date +%s)
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+printf '{"kind":"meta","date":"%s","mode":"%s","priority":%s,"load_average_at_start":%s,"machine":{"cores":%s,"memory_gib":%s,"cpu":%s,"kernel":%s},"dotnet":%s,"consumer":%s,"rounds":%s,"duration_s":%s,"warmup_s":%s,"wrk":{"threads":%s,"connections":%s},"redelivery":{"events":%s,"copies":%s}}\n' \
+  "$(date -u +%FT%TZ)" "$mode" "$([ "$priority" -eq 1 ] && echo true || echo false)" "$(cut -d' ' -f1 /proc/loadavg)" "$(nproc)" "$(awk '/MemTotal/{printf "%.1f", $2/1048576}' /proc/meminfo)" \
+  "$(json_str "$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)")" "$(json_str "$(uname -r)")" \
+  "$(json_str "$(dotnet --version)")" "$(json_str "$consumer_source")" \
+  "$rounds" "$duration" "$warmup" "$threads" "$connections" "$events" "$copies" >"$raw"
+
+ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+rss_mib() { awk -v f="$2:" '$1==f{printf "%.1f", $2/1024}' "/proc/$1/status"; }
+
+# ---- memory mode ----------------------------------------------------------------------------------------------
+if [ "$mode" = memory ]; then
+  cpid=${pid[consumer]}
+  before=$(rss_mib "$cpid" VmRSS)
+  log "pushing $carts distinct carts (cart.updated) through the consumer; RSS before: $before MiB"
+  push=$("${nice[@]}" dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" push-carts --url "http://127.0.0.1:$consumer_port/consumer/push" --prefix "mem-$run_id-" \
+    --count "$carts" --concurrency "$connections" --pid "$cpid")
+  after=$(rss_mib "$cpid" VmRSS)
+  grains=$(driver grains --gateway-port "$gateway_port" 2>>"$work/driver.log" || echo null)
+  log "load done: RSS $after MiB, peak $(rss_mib "$cpid" VmHWM) MiB; grains $grains; settling $settle s"
+  samples=""
+  for ((s = 10; s <= settle; s += 10)); do
+    sleep 10
+    samples+="${samples:+,}{\"after_s\":$s,\"rss_mib\":$(rss_mib "$cpid" VmRSS)}"
+  done
+  settled=$(rss_mib "$cpid" VmRSS)
+  peak=$(rss_mib "$cpid" VmHWM)
+  redis_mib=$(redis info memory | awk -F: '/^used_memory:/{printf "%.1f", $2/1048576}')
+  per_cart=$(awk -v a="$settled" -v b="$before" -v n="$carts" 'BEGIN{printf "%.3f", (a-b)*1024/n}')
+  projected=$(awk -v a="$settled" -v b="$before" -v n="$carts" 'BEGIN{printf "%.0f", b+(a-b)*1000000/n}')
+  printf '{"kind":"memory","carts":%s,"push":%s,"rss_before_load_mib":%s,"rss_after_load_mib":%s,"rss_settled_mib":%s,"settle_s":%s,"settle_samples":[%s],"peak_rss_mib":%s,"grains":%s,"kib_per_cart":%s,"projected_settled_mib_at_1m":%s,"target_settled_mib":1024,"redis_used_memory_mib":%s}\n' \
+    "$carts" "$push" "$before" "$after" "$settled" "$settle" "$samples" "$peak" "$grains" "$per_cart" "$projected" "$redis_mib" >>"$raw"
+  driver report --raw "$raw" --out "$BENCH/results/$stamp-memory.json" --gate
+  exit $?
+fi
+
+# ---- throughput loads, interleaved ----------------------------------------------------------------------------
+wrk_run() { # service, seconds, mode, prefix -> BENCH json on stdout
+  local out
+  out=$("${nice[@]}" wrk -t "$threads" -c "$connections" -d "${2}s" --timeout 5s -s "$BENCH/load/push.lua" \
+    "http://127.0.0.1:${port[$1]}/consumer/push" -- "$3" "$4" $count_outcomes)
+  printf '%s\n' "$out" | sed -n 's/^BENCH //p'
+}
+count_outcomes=""; [ "$mode" = smoke ] && count_outcomes=outcomes
+
+# CPU seconds of this shell's finished children (so: of wrk), read with the times builtin in this very shell.
+children_cpu() { times >"$work/times"; cpu_now=$(awk 'NR==2{gsub(/[ms]/," "); print $1*60+$2+$3*60+$4}' "$work/times"); }
+
+measure() { # load, service, round
+  local load=$1 service=$2 round=$3 prefix="r$3$1-$2-$run_id"
+  redis flushall >/dev/null
+  if [ "$load" = dup ]; then
+    wrk_run "$service" 1 dup "$prefix" >/dev/null # every event of the fixed set processed once before measuring
+  fi
+  local s0 r0 m0 c0 t0 t1 result
+  s0=$(ticks "${pid[$service]}") r0=$(ticks "${pid[redis]}") m0=$(busy)
+  children_cpu; c0=$cpu_now
+  t0=$(date +%s.%N)
+  result=$(wrk_run "$service" "$duration" "$load" "$prefix")
+  t1=$(date +%s.%N)
+  children_cpu
+  local cpu
+  cpu=$(awk -v s="$(( $(ticks "${pid[$service]}") - s0 ))" -v r="$(( $(ticks "${pid[redis]}") - r0 ))" \
+    -v m="$(( $(busy) - m0 ))" -v c="$(awk -v a="$c0" -v b="$cpu_now" 'BEGIN{print b-a}')" \
+    -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN{s/=hz*t; r/=hz*t; m/=hz*t; c/=t; o=m-s-r-c; if (o<0) o=0;
+      printf "{\"service\":%.3f,\"redis\":%.3f,\"client\":%.3f,\"other\":%.3f,\"machine\":%.3f}", s, r, c, o, m}')
+  printf '{"kind":"load","load":"%s","service":"%s","round":%s,"cpu":%s,"wrk":%s}\n' "$load" "$service" "$round" "$cpu" "$result" >>"$raw"
+  log "round $round  $(printf '%-6s %-8s' "$load" "$service") $(printf '%s' "$result" | sed -E 's/.*"rps":([0-9.]+).*"p50_ms":([0-9.]+).*"p99_ms":([0-9.]+).*/\1 req\/s  p50 \2 ms  p99 \3 ms/')  cpu $cpu"
+}
+
+log "warm-up: ${warmup} s of the mixed load per service"
+for service in "${services[@]}"; do wrk_run "$service" "$warmup" mix "warm-$service-$run_id" >/dev/null; done
+
+for ((round = 1; round <= rounds; round++)); do
+  for load in unique dup mix; do
+    # Rotate the order each round so no service always runs first or last.
+    for ((i = 0; i < 3; i++)); do
+      measure "$load" "${services[$(( (i + round - 1) % 3 ))]}" "$round"
+    done
+  done
+done
+
+# ---- (d) concurrent identical redelivery -----------------------------------------------------------------------
+for service in baseline consumer; do
+  redis flushall >/dev/null
+  prefix="redeliver-$service-$run_id-"
+  log "redelivery: $events events x $copies concurrent copies to $service"
+  send=$("${nice[@]}" dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" redeliver --url "http://127.0.0.1:${port[$service]}/consumer/push" --prefix "$prefix" --events "$events" --copies "$copies")
+  count=$(driver count --file "${messages[$service]}" --prefix "$prefix" --events "$events")
+  printf '{"kind":"redelivery","service":"%s","send":%s,"count":%s}\n' "$service" "$send" "$count" >>"$raw"
+done
+
+for service in "${services[@]}"; do
+  kill -0 "${pid[$service]}" 2>/dev/null || { log "$service died during the run; its log:"; tail -40 "$work/$service.log" >&2; exit 1; }
+done
+
+printf '{"kind":"end","date":"%s","load_average_at_end":%s}\n' "$(date -u +%FT%TZ)" "$(cut -d' ' -f1 /proc/loadavg)" >>"$raw"
+echo
+suffix=""; [ "$mode" = smoke ] && suffix="-smoke"
+driver report --raw "$raw" --out "$BENCH/results/$stamp$suffix.json" --gate
