@@ -14,7 +14,7 @@ app.UsePulseCartSecurity();
 app.UseRequestTimeouts();
 app.MapPushEndpoints();
 app.MapTaskEndpoints();
-app.MapOpsEndpoints();
+app.MapOperatorEndpoints();
 app.MapHealthEndpoints();
 app.MapEmbeddedCloudTasks();
 app.Run();

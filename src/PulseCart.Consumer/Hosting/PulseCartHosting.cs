@@ -5,6 +5,7 @@ using PulseCart.Consumer.Emulators;
 using PulseCart.Consumer.Health;
 using PulseCart.Consumer.Json;
 using PulseCart.Consumer.Messaging;
+using PulseCart.Consumer.Ops;
 using PulseCart.Consumer.PubSub;
 using PulseCart.Consumer.Quarantine;
 using PulseCart.Consumer.Reminders;
@@ -52,7 +53,8 @@ public static class PulseCartHosting
         builder.Services.AddSingleton<EventRouter>();
         builder.Services.AddSingleton<PushHandler>();
         builder.Services.AddSingleton<ReminderCallbackHandler>();
-        builder.Services.AddSingleton<PushMetrics>();
+        builder.Services.AddSingleton<ConsumerMetrics>();
+        builder.Services.AddSingleton<RecentActivity>();
 
         var health = builder.Services.AddHealthChecks()
             .AddCheck<SiloReadyCheck>("silo", tags: [HealthEndpoints.ReadyTag]);
@@ -71,6 +73,8 @@ public static class PulseCartHosting
         EmbeddedCloudTasks.AddTaskQueue(builder, selfUrl, redis is not null);
 
         builder.AddPulseCartSilo(redis);
+        builder.AddPulseCartDashboard();
+        builder.AddPulseCartTelemetry();
         return builder;
     }
 

@@ -3,7 +3,9 @@ using System.Text.Json.Serialization;
 using PulseCart.Abstractions.Carts;
 using PulseCart.Abstractions.Orders;
 using PulseCart.Grains.Messaging;
+using PulseCart.Consumer.Ops;
 using PulseCart.Consumer.Quarantine;
+using PulseCart.Google.CloudTasks;
 using PulseCart.Consumer.Security;
 
 namespace PulseCart.Consumer.Json;
@@ -19,6 +21,9 @@ namespace PulseCart.Consumer.Json;
 [JsonSerializable(typeof(CartView))]
 [JsonSerializable(typeof(OrderView))]
 [JsonSerializable(typeof(AuthProblem))]
+[JsonSerializable(typeof(OpsSummary))]
+[JsonSerializable(typeof(ReplayResult))]
+[JsonSerializable(typeof(IReadOnlyList<PendingReminder>))]
 public sealed partial class PulseCartJsonContext : JsonSerializerContext
 {
     /// <summary>Options for HTTP responses: the generated context first, enum values in snake_case.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using PulseCart.Consumer.Telemetry;
 using PulseCart.Grains.Messaging;
 
 namespace PulseCart.Consumer.Messaging;
@@ -17,13 +18,15 @@ public static class MessagingRegistration
         services.AddSingleton<LogMessageSender>();
         services.AddSingleton<FileMessageSender>();
         services.AddHttpClient<WebhookMessageSender>(http => http.Timeout = Timeout.InfiniteTimeSpan);
-        services.AddSingleton<IMessageSender>(provider =>
+        services.AddSingleton<IMessageSender>(provider => new ObservedMessageSender(
             provider.GetRequiredService<IOptions<MessagingOptions>>().Value.Sink switch
             {
                 MessageSink.File => provider.GetRequiredService<FileMessageSender>(),
                 MessageSink.Webhook => provider.GetRequiredService<WebhookMessageSender>(),
                 _ => provider.GetRequiredService<LogMessageSender>(),
-            });
+            },
+            provider.GetRequiredService<ConsumerMetrics>(),
+            provider.GetRequiredService<RecentActivity>()));
         return services;
     }
 }

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PulseCart.Abstractions.Events;
 using PulseCart.Consumer.Events;
@@ -22,6 +20,9 @@ public enum PushOutcome
     Quarantined,
 }
 
+/// <summary>What became of one delivery; <see cref="Reason"/> says why it could not be used.</summary>
+public sealed record PushResult(PushOutcome Outcome, string? Reason = null);
+
 /// <summary>
 /// One push delivery from body to acknowledgement: decode, parse, then route to grains or keep in the
 /// quarantine. Throws on transient failure so that nothing is acknowledged that was not done.
@@ -30,48 +31,61 @@ public sealed class PushHandler(
     EventRouter router,
     IOptions<PushOptions> options,
     IQuarantine quarantine,
-    PushMetrics metrics,
+    ConsumerMetrics metrics,
+    RecentActivity recent,
     TimeProvider time,
     ILogger<PushHandler> logger)
 {
-    public async Task<PushOutcome> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken)
+    public async Task<PushOutcome> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
+        (await HandleAsync(body, headers, quarantineUnusable: true, cancellationToken)).Outcome;
+
+    /// <summary>
+    /// An operator's replay of a quarantined delivery: the same decoding, routing and dedup as a push, except that a
+    /// delivery still unusable is reported, not quarantined a second time.
+    /// </summary>
+    public Task<PushResult> ReplayAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
+        HandleAsync(body, new HeaderDictionary(), quarantineUnusable: false, cancellationToken);
+
+    private async Task<PushResult> HandleAsync(
+        ReadOnlyMemory<byte> body, IHeaderDictionary headers, bool quarantineUnusable, CancellationToken cancellationToken)
     {
+        using var activity = ConsumerMetrics.Traces.StartActivity("pulsecart.push");
         var started = Stopwatch.GetTimestamp();
         string? eventType = null;
+        string? eventId = null;
         var outcome = "failed";
         try
         {
             var decoded = PushDecoder.Decode(body, headers);
-            if (decoded.Message is null)
+            activity?.SetTag("messaging.message.id", decoded.MessageId);
+            var rejection = decoded.Rejection ?? (decoded.Message is null ? null : SignatureProblem(decoded.Message, headers));
+            ParsedEvent? parsed = null;
+            if (rejection is null)
             {
-                await QuarantineAsync(body, decoded.Rejection!, decoded.MessageId, decoded.Subscription, null, null, cancellationToken);
-                outcome = "quarantined";
-                return PushOutcome.Quarantined;
+                parsed = EventParser.Parse(decoded.Message!.Data);
+                (eventType, eventId, rejection) = (parsed.EventType, parsed.EventId, parsed.Rejection);
+                activity?.SetTag("pulsecart.event_type", eventType);
+                activity?.SetTag("pulsecart.event_id", eventId);
             }
 
-            if (SignatureProblem(decoded.Message, headers) is { } signatureProblem)
+            if (rejection is not null)
             {
-                await QuarantineAsync(body, signatureProblem, decoded.MessageId, decoded.Subscription, null, null, cancellationToken);
+                if (quarantineUnusable)
+                {
+                    await QuarantineAsync(body, rejection, decoded.MessageId, decoded.Subscription, eventId, eventType, cancellationToken);
+                }
+
                 outcome = "quarantined";
-                return PushOutcome.Quarantined;
+                return new PushResult(PushOutcome.Quarantined, rejection);
             }
 
-            var parsed = EventParser.Parse(decoded.Message.Data);
-            eventType = parsed.EventType;
-            if (!parsed.IsUsable)
-            {
-                await QuarantineAsync(body, parsed.Rejection!, decoded.MessageId, decoded.Subscription, parsed.EventId, parsed.EventType, cancellationToken);
-                outcome = "quarantined";
-                return PushOutcome.Quarantined;
-            }
-
-            if (parsed.Routed is null)
+            if (parsed!.Routed is null)
             {
                 logger.LogInformation(
                     "Event {EventId} of type {EventType} has no route; acknowledged (message {MessageId})",
-                    parsed.EventId, parsed.EventType, decoded.MessageId);
+                    eventId, eventType, decoded.MessageId);
                 outcome = "ignored";
-                return PushOutcome.Ignored;
+                return new PushResult(PushOutcome.Ignored);
             }
 
             var result = await router.RouteAsync(parsed.Routed) switch
@@ -81,12 +95,19 @@ public sealed class PushHandler(
                 _ => PushOutcome.Stale,
             };
             outcome = result.ToString().ToLowerInvariant();
-            logger.LogDebug("Event {EventId} ({EventType}) {Outcome}", parsed.EventId, eventType, outcome);
-            return result;
+            if (result == PushOutcome.Processed && eventType == EventTypes.CartAbandoned)
+            {
+                metrics.Reminder("scheduled");
+            }
+
+            logger.LogDebug("Event {EventId} ({EventType}) {Outcome}", eventId, eventType, outcome);
+            return new PushResult(result);
         }
         finally
         {
-            metrics.Record(eventType, outcome, Stopwatch.GetElapsedTime(started));
+            activity?.SetTag("pulsecart.outcome", outcome);
+            metrics.PushReceived(eventType, outcome, Stopwatch.GetElapsedTime(started));
+            recent.Event(eventType, eventId, outcome);
         }
     }
 
@@ -119,7 +140,7 @@ public sealed class PushHandler(
             return $"message signature missing (attribute {attribute})";
         }
 
-        var expected = HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(options.Value.SignatureSecret), message.Data.Span);
+        var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(options.Value.SignatureSecret), message.Data.Span);
         byte[] given;
         try
         {

@@ -29,4 +29,36 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
             return Task.FromResult<IReadOnlyList<QuarantineEntry>>(_entries.Take(limit).ToList());
         }
     }
+
+    public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_entries.FirstOrDefault(entry => entry.Id == id));
+        }
+    }
+
+    public Task MarkReplayedAsync(string id, DateTimeOffset at, string outcome, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            for (var node = _entries.First; node is not null; node = node.Next)
+            {
+                if (node.Value.Id == id)
+                {
+                    node.Value = node.Value with { ReplayedAt = at, ReplayOutcome = outcome };
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public long? Count()
+    {
+        lock (_lock)
+        {
+            return _entries.Count;
+        }
+    }
 }

@@ -14,7 +14,14 @@ public sealed record QuarantineEntry(
     string? EventId,
     string? EventType,
     string RawBody,
-    string RawBodyEncoding);
+    string RawBodyEncoding,
+    DateTimeOffset? ReplayedAt = null,
+    string? ReplayOutcome = null)
+{
+    /// <summary>The body as received, for a replay through the same path.</summary>
+    public byte[] RawBytes() =>
+        RawBodyEncoding == "base64" ? Convert.FromBase64String(RawBody) : System.Text.Encoding.UTF8.GetBytes(RawBody);
+}
 
 public interface IQuarantine
 {
@@ -23,4 +30,12 @@ public interface IQuarantine
 
     /// <summary>The newest entries first.</summary>
     Task<IReadOnlyList<QuarantineEntry>> ListAsync(int limit, CancellationToken cancellationToken = default);
+
+    Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that an operator replayed the entry and what came of it; the entry stays for the record.</summary>
+    Task MarkReplayedAsync(string id, DateTimeOffset at, string outcome, CancellationToken cancellationToken = default);
+
+    /// <summary>How many entries are kept, for the size gauge; null when the store cannot say right now.</summary>
+    long? Count();
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using PulseCart.Abstractions.Carts;
 using PulseCart.Consumer.Events;
 using PulseCart.Consumer.Quarantine;
+using PulseCart.Consumer.Telemetry;
 using PulseCart.Google.CloudTasks;
 using PulseCart.Grains.Reminders;
 
@@ -17,11 +18,16 @@ public sealed class ReminderCallbackHandler(
     IGrainFactory grains,
     IQuarantine quarantine,
     IOptions<RemindersOptions> options,
+    ConsumerMetrics metrics,
     TimeProvider time,
     ILogger<ReminderCallbackHandler> logger)
 {
     public const string RetryCountHeader = "X-CloudTasks-TaskRetryCount";
     public const string TaskNameHeader = "X-CloudTasks-TaskName";
+
+    /// <summary>An operator's replay: the cart re-checks as on a callback that is not the last attempt.</summary>
+    public Task<string> ReplayAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
+        HandleAsync(body, new HeaderDictionary(), cancellationToken);
 
     public async Task<string> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken)
     {
@@ -46,6 +52,7 @@ public sealed class ReminderCallbackHandler(
         {
             // The queue will not call again: keep the reminder where an operator sees it rather than let it vanish.
             await QuarantineAsync(body, $"reminder failed on its last attempt: {exception.Message}", taskName, callback, cancellationToken);
+            metrics.Reminder("dead_lettered");
             return "dead_lettered";
         }
 
@@ -53,6 +60,9 @@ public sealed class ReminderCallbackHandler(
             "Reminder {ReminderId} for cart {CartId} (task {TaskName}, retry {RetryCount}): {Outcome} {Reason}",
             callback.ReminderId, callback.CartId, taskName, retryCount, result.Outcome, result.Reason);
 
+        metrics.Reminder(
+            JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString()),
+            result.Outcome == ReminderOutcome.Skipped ? SkipReasonTag(result.Reason) : null);
         if (result.Outcome == ReminderOutcome.DeadLettered)
         {
             await QuarantineAsync(body, $"reminder dead-lettered: {result.Reason}", taskName, callback, cancellationToken);
@@ -60,6 +70,12 @@ public sealed class ReminderCallbackHandler(
 
         return JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString());
     }
+
+    // Metric tags must stay a small fixed set.
+    private static string SkipReasonTag(string? reason) =>
+        reason is "cart purchased" or "cart active again" or "a newer abandonment replaced it" or "reminder is not the cart's current one"
+            ? reason
+            : "other";
 
     private static CartReminderCallback? Parse(ReadOnlyMemory<byte> body, out string? rejection)
     {

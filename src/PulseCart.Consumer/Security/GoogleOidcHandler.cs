@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using PulseCart.Consumer.Json;
+using PulseCart.Consumer.Telemetry;
 
 namespace PulseCart.Consumer.Security;
 
@@ -23,7 +24,8 @@ public sealed class GoogleOidcHandler(
     IOptionsMonitor<GoogleOidcSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    GoogleTokenVerifier verifier) : AuthenticationHandler<GoogleOidcSchemeOptions>(options, loggerFactory, encoder)
+    GoogleTokenVerifier verifier,
+    ConsumerMetrics metrics) : AuthenticationHandler<GoogleOidcSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string EmailClaim = "email";
 
@@ -63,6 +65,7 @@ public sealed class GoogleOidcHandler(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        CountRefusedPush();
         if (Context.Items.ContainsKey(UnavailableKey))
         {
             return WriteAsync(Response, StatusCodes.Status503ServiceUnavailable, "signing keys unavailable, retry later");
@@ -72,8 +75,19 @@ public sealed class GoogleOidcHandler(
         return WriteAsync(Response, StatusCodes.Status401Unauthorized, Context.Items[FailureKey] as string ?? "unauthenticated");
     }
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        WriteAsync(Response, StatusCodes.Status403Forbidden, Context.Items[SecurityPolicies.ForbiddenReasonKey] as string ?? "principal not allowed");
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        CountRefusedPush();
+        return WriteAsync(Response, StatusCodes.Status403Forbidden, Context.Items[SecurityPolicies.ForbiddenReasonKey] as string ?? "principal not allowed");
+    }
+
+    private void CountRefusedPush()
+    {
+        if (Scheme.Name == SecurityPolicies.PushScheme)
+        {
+            metrics.PushReceived(null, "unauthorised", TimeSpan.Zero);
+        }
+    }
 
     internal static bool TryReadBearer(HttpRequest request, out string token)
     {

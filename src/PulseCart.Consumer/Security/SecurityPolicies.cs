@@ -16,7 +16,7 @@ public static class SecurityPolicies
     public const string Operators = "operators";
     public const string ForbiddenReasonKey = "pulsecart.auth.forbidden";
 
-    private const string PushScheme = "pubsub-oidc";
+    public const string PushScheme = "pubsub-oidc";
     private const string TasksScheme = "cloudtasks-oidc";
     private const string OperatorScheme = "operator";
 

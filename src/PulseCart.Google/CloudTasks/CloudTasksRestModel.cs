@@ -21,6 +21,8 @@ internal sealed record CloudTaskHttpRequest(
 
 internal sealed record CloudTaskOidcToken(string ServiceAccountEmail, string? Audience);
 
+internal sealed record ListTasksResponse(IReadOnlyList<CloudTaskResource>? Tasks, string? NextPageToken);
+
 internal sealed record GoogleErrorResponse(GoogleError? Error);
 
 internal sealed record GoogleError(int Code, string? Message, string? Status);
@@ -30,4 +32,5 @@ internal sealed record GoogleError(int Code, string? Message, string? Status);
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CreateTaskRequest))]
 [JsonSerializable(typeof(GoogleErrorResponse))]
+[JsonSerializable(typeof(ListTasksResponse))]
 internal sealed partial class CloudTasksRestJsonContext : JsonSerializerContext;

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using PulseCart.Abstractions.Events;
+using PulseCart.Consumer.Quarantine;
+
+namespace PulseCart.Consumer.Telemetry;
+
+/// <summary>
+/// The consumer's domain instruments and its trace source. Tags stay low-cardinality: never an id, and event
+/// types outside the contract count as <c>other</c>.
+/// </summary>
+public sealed class ConsumerMetrics
+{
+    public const string MeterName = "PulseCart.Consumer";
+
+    public static readonly ActivitySource Traces = new(MeterName);
+
+    private readonly Counter<long> _received;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _messages;
+    private readonly Counter<long> _reminders;
+
+    public ConsumerMetrics(IMeterFactory meterFactory, IQuarantine quarantine)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _received = meter.CreateCounter<long>("pulsecart.push.received", unit: "{message}",
+            description: "Push deliveries by event type and outcome (processed, duplicate, stale, ignored, quarantined, failed, unauthorised)");
+        _duration = meter.CreateHistogram<double>("pulsecart.push.duration", unit: "s",
+            description: "Time to handle one push delivery");
+        _messages = meter.CreateCounter<long>("pulsecart.messages.sent", unit: "{message}",
+            description: "Messages the sink accepted, by template and sink");
+        _reminders = meter.CreateCounter<long>("pulsecart.reminders", unit: "{reminder}",
+            description: "Reminders by outcome (scheduled, sent, skipped, dead_lettered) and skip reason");
+        meter.CreateObservableGauge(
+            "pulsecart.quarantine.size",
+            () => quarantine.Count() is { } size ? [new Measurement<long>(size)] : Array.Empty<Measurement<long>>(),
+            unit: "{entry}",
+            description: "Entries in the quarantine");
+    }
+
+    public void PushReceived(string? eventType, string outcome, TimeSpan elapsed)
+    {
+        var type = eventType is null ? "unknown" : EventTypes.IsRouted(eventType) ? eventType : "other";
+        var tags = new TagList { { "event_type", type }, { "outcome", outcome } };
+        _received.Add(1, tags);
+        _duration.Record(elapsed.TotalSeconds, tags);
+    }
+
+    public void MessageSent(string template, string sink) =>
+        _messages.Add(1, new TagList { { "template", template }, { "sink", sink } });
+
+    public void Reminder(string outcome, string? reason = null) =>
+        _reminders.Add(1, new TagList { { "outcome", outcome }, { "reason", reason ?? "" } });
+}

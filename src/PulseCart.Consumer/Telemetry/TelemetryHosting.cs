@@ -1,0 +1,52 @@
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using PulseCart.Emulators.CloudTasks;
+
+namespace PulseCart.Consumer.Telemetry;
+
+public static class TelemetryHosting
+{
+    public const string LogFormatSetting = "PulseCart:Logging:Format";
+
+    /// <summary>
+    /// Metrics for Prometheus at <c>/metrics</c> (ours, Orleans', ASP.NET Core's), a span per push and callback linked
+    /// to the grain calls, OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, and console logs Cloud Logging can
+    /// read (<c>PulseCart:Logging:Format</c> = <c>json</c>, the default outside Development, or <c>text</c>).
+    /// </summary>
+    public static WebApplicationBuilder AddPulseCartTelemetry(this WebApplicationBuilder builder)
+    {
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("pulsecart-consumer"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(ConsumerMetrics.MeterName, CloudTasksEmulator.MeterName, "Microsoft.Orleans")
+                .AddAspNetCoreInstrumentation()
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing
+                .AddSource(ConsumerMetrics.MeterName, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = http => !http.Request.Path.StartsWithSegments("/health")));
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
+
+        var format = builder.Configuration[LogFormatSetting] ?? (builder.Environment.IsDevelopment() ? "text" : "json");
+        switch (format.ToLowerInvariant())
+        {
+            case "json":
+                builder.Logging.AddConsole(console => console.FormatterName = CloudLoggingFormatter.Name);
+                builder.Logging.AddConsoleFormatter<CloudLoggingFormatter, CloudLoggingFormatterOptions>(options =>
+                    options.ProjectId = builder.Configuration["PulseCart:Logging:ProjectId"]
+                        ?? builder.Configuration["GOOGLE_CLOUD_PROJECT"]
+                        ?? builder.Configuration["PulseCart:CloudTasks:ProjectId"]);
+                break;
+            case "text":
+                break;
+            default:
+                throw new InvalidOperationException($"{LogFormatSetting} must be json or text, not '{format}'.");
+        }
+
+        return builder;
+    }
+}

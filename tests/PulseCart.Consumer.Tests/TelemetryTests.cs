@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using PulseCart.Consumer.Telemetry;
+
+namespace PulseCart.Consumer.Tests;
+
+public sealed class TelemetryTests(ConsumerFixture fixture) : IClassFixture<ConsumerFixture>
+{
+    [Fact]
+    public async Task MetricsShowTheDomainInstrumentsMovingUnderPushes()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            var placed = Push.OrderPlaced(Push.NewId("e"), Push.NewId("o"), "u-metrics");
+            await fixture.Client.PushAsync(placed);
+            await fixture.Client.PushAsync(placed);
+        }
+
+        await fixture.Client.SendAsync(Push.EnvelopeOfData("###"));
+
+        var metrics = await fixture.Client.GetStringAsync("/metrics");
+
+        Assert.Matches("""pulsecart_push_received_total\{[^}]*event_type="order.placed"[^}]*outcome="processed"[^}]*\} [3-9]""", metrics);
+        Assert.Matches("""pulsecart_push_received_total\{[^}]*outcome="duplicate"[^}]*\} [3-9]""", metrics);
+        Assert.Matches("""pulsecart_push_received_total\{[^}]*event_type="unknown"[^}]*outcome="quarantined"[^}]*\} [1-9]""", metrics);
+        Assert.Matches("""pulsecart_messages_sent_total\{[^}]*sink="file"[^}]*template="order_confirmation"[^}]*\} [3-9]""", metrics);
+        Assert.Matches("""pulsecart_quarantine_size\{[^}]*\} [1-9]""", metrics);
+        Assert.Contains("orleans_", metrics);
+        Assert.Contains("http_server_request_duration_seconds", metrics);
+    }
+
+    [Fact]
+    public void JsonLogLinesCarrySeverityFieldsAndTheTrace()
+    {
+        var formatter = new CloudLoggingFormatter(new FixedOptions(new CloudLoggingFormatterOptions { ProjectId = "pulsecart-prod" }));
+        using var activity = new Activity("push").Start();
+        var state = new Dictionary<string, object?>
+        {
+            ["EventId"] = "e-1",
+            ["CartId"] = "c-9",
+            ["{OriginalFormat}"] = "Cart {CartId}: abandoned by {EventId}",
+        }.ToList();
+        var output = new StringWriter();
+
+        formatter.Write(
+            new LogEntry<List<KeyValuePair<string, object?>>>(LogLevel.Warning, "PulseCart.Grains.Carts.CartGrain", default, state, null, (_, _) => "Cart c-9: abandoned by e-1"),
+            null,
+            output);
+
+        var line = JsonDocument.Parse(output.ToString()).RootElement;
+        Assert.Equal("WARNING", line.GetProperty("severity").GetString());
+        Assert.Equal("Cart c-9: abandoned by e-1", line.GetProperty("message").GetString());
+        Assert.Equal("e-1", line.GetProperty("event_id").GetString());
+        Assert.Equal("c-9", line.GetProperty("cart_id").GetString());
+        Assert.True(line.GetProperty("time").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-1));
+        Assert.Equal($"projects/pulsecart-prod/traces/{activity.TraceId}", line.GetProperty("logging.googleapis.com/trace").GetString());
+    }
+
+    private sealed class FixedOptions(CloudLoggingFormatterOptions value) : IOptionsMonitor<CloudLoggingFormatterOptions>
+    {
+        public CloudLoggingFormatterOptions CurrentValue => value;
+
+        public CloudLoggingFormatterOptions Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<CloudLoggingFormatterOptions, string?> listener) => null;
+    }
+}
