@@ -1,3 +1,5 @@
+using System.Net;
+using Orleans.Configuration;
 using PulseCart.Grains.Persistence;
 using StackExchange.Redis;
 
@@ -5,18 +7,77 @@ namespace PulseCart.Consumer.Hosting;
 
 public static class SiloHosting
 {
+    private const string PodIpVariable = "POD_IP";
+
     /// <summary>
-    /// The co-hosted Orleans silo: localhost clustering, and grain storage in memory or, with
-    /// <c>PulseCart:Redis</c>, in Redis.
+    /// The co-hosted Orleans silo. <c>PulseCart:Cluster:Mode</c> picks how it finds the rest of its cluster:
+    /// <c>localhost</c> (a cluster of one), <c>redis</c> (membership in <c>PulseCart:Redis</c>, each silo advertising
+    /// <c>PulseCart:Cluster:AdvertisedIp</c>) or <c>kubernetes</c> (membership in Redis, identity from the pod).
+    /// Grain storage is in memory or, with <c>PulseCart:Redis</c>, in Redis.
     /// </summary>
     public static WebApplicationBuilder AddPulseCartSilo(this WebApplicationBuilder builder, ConfigurationOptions? redis)
     {
-        var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
-        ValidatePort(silo.SiloPort, $"{SiloOptions.Section}:SiloPort");
-        ValidatePort(silo.GatewayPort, $"{SiloOptions.Section}:GatewayPort");
+        var cluster = SiloOptions.Read(builder.Configuration);
+        if (cluster.Mode != ClusterMode.Localhost && redis is null)
+        {
+            // Silos of one cluster must share membership and grain state; without Redis each would be a cluster of
+            // one holding its own copy of every cart, and duplicates would no longer meet in one grain.
+            throw new InvalidOperationException(
+                $"{SiloOptions.Section}:Mode is {cluster.Mode.ToString().ToLowerInvariant()}, which keeps cluster membership " +
+                $"and grain state in Redis, but {PulseCartHosting.RedisSetting} is not set. Set {PulseCartHosting.RedisSetting}, " +
+                $"or set {SiloOptions.Section}:Mode to localhost for a single silo.");
+        }
+
+        builder.Services.AddOptions<SiloOptions>()
+            .BindConfiguration(SiloOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
         builder.UseOrleans(orleans =>
         {
-            orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort);
+            switch (cluster.Mode)
+            {
+                case ClusterMode.Localhost:
+                    orleans.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);
+                    break;
+                case ClusterMode.Redis:
+                    orleans.Configure<ClusterOptions>(options =>
+                    {
+                        options.ClusterId = cluster.ClusterId;
+                        options.ServiceId = cluster.ServiceId;
+                    });
+                    orleans.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedIp), cluster.SiloPort, cluster.GatewayPort);
+                    orleans.UseRedisClustering(options => options.ConfigurationOptions = redis!.Clone());
+                    break;
+                case ClusterMode.Kubernetes:
+                    // Registered before UseKubernetesHosting so that ORLEANS_SERVICE_ID and ORLEANS_CLUSTER_ID, which it
+                    // applies afterwards, win; these are only the fallback when the pod does not set them.
+                    orleans.Configure<ClusterOptions>(options =>
+                    {
+                        options.ClusterId = cluster.ClusterId;
+                        options.ServiceId = cluster.ServiceId;
+                    });
+                    var podIp = PodIp(builder.Configuration);
+                    orleans.Configure<EndpointOptions>(options =>
+                    {
+                        options.SiloPort = cluster.SiloPort;
+                        options.GatewayPort = cluster.GatewayPort;
+
+                        // Kubernetes hosting would advertise POD_IP only if nothing chose an address before it, but
+                        // the Orleans runtime's own default (the first address of the host) is applied first.
+                        if (podIp is not null)
+                        {
+                            options.AdvertisedIPAddress = podIp;
+                        }
+                    });
+
+                    // Names the silo after POD_NAME, listens on all addresses, and marks silos dead as soon as their
+                    // pods are deleted instead of waiting for missed probes.
+                    orleans.UseKubernetesHosting();
+                    orleans.UseRedisClustering(options => options.ConfigurationOptions = redis!.Clone());
+                    break;
+            }
+
             if (redis is null)
             {
                 orleans.AddMemoryGrainStorage(GrainStorage.Name);
@@ -29,11 +90,17 @@ public static class SiloHosting
         return builder;
     }
 
-    private static void ValidatePort(int port, string setting)
+    /// <summary>The pod's address from the downward API (deploy/gke/deployment.yaml), or null to let Orleans pick one.</summary>
+    private static IPAddress? PodIp(IConfiguration configuration)
     {
-        if (port is < 1 or > 65535)
+        var value = configuration[PodIpVariable];
+        if (string.IsNullOrWhiteSpace(value))
         {
-            throw new InvalidOperationException($"{setting} must be a TCP port number between 1 and 65535, not {port}.");
+            return null;
         }
+
+        return IPAddress.TryParse(value, out var address)
+            ? address
+            : throw new InvalidOperationException($"{PodIpVariable} must be the pod's IP address (fieldRef status.podIP), not '{value}'.");
     }
 }

@@ -1,0 +1,54 @@
+using PulseCart.Abstractions.Carts;
+using PulseCart.Abstractions.Events;
+using PulseCart.Abstractions.Orders;
+
+namespace PulseCart.Cluster.Tests;
+
+[Collection(ClusterCollection.Name)]
+public sealed class OneActivationTests(ClusterFixture fixture)
+{
+    private RedisBackedCluster Cluster => fixture.Shared;
+
+    [Fact]
+    public async Task IdenticalDeliveriesThroughEverySiloMeetInOneActivation()
+    {
+        var shoppers = Shopper.Many(24);
+        var routes = Cluster.Routes();
+        Assert.Equal(4, routes.Count);
+
+        // Every route delivers the same event at the same moment, as concurrent Pub/Sub redeliveries landing on
+        // different pods would.
+        var abandonments = await Task.WhenAll(shoppers.Select(shopper =>
+            Task.WhenAll(routes.Select(route => route.Router.RouteAsync(shopper.Abandoned)))));
+        await Task.WhenAll(shoppers.Select(shopper =>
+            Task.WhenAll(routes.Select(route => route.Router.RouteAsync(shopper.Placed)))));
+
+        var hosts = new HashSet<SiloAddress>();
+        foreach (var (shopper, outcomes) in shoppers.Zip(abandonments))
+        {
+            Assert.Equal(1, outcomes.Count(outcome => outcome == EventOutcome.Processed));
+            Assert.Equal(routes.Count - 1, outcomes.Count(outcome => outcome == EventOutcome.Duplicate));
+            var task = Assert.Single(Cluster.Tasks.ScheduledFor(shopper.CartId));
+            Assert.Single(Cluster.Messages.WithKey(shopper.ConfirmationKey));
+
+            var cart = Cluster.Cluster.Client.GetGrain<ICartGrain>(shopper.CartId);
+            var order = Cluster.Cluster.Client.GetGrain<IOrderGrain>(shopper.OrderId);
+            Assert.Equal(1, await Cluster.Management.GetGrainActivationCount((GrainReference)cart));
+            Assert.Equal(1, await Cluster.Management.GetGrainActivationCount((GrainReference)order));
+            hosts.Add((await Cluster.HostOfAsync(cart))!);
+            hosts.Add((await Cluster.HostOfAsync(order))!);
+
+            // Whichever silo is asked, it is the same grain answering.
+            foreach (var route in routes)
+            {
+                var view = await route.Grains.GetGrain<ICartGrain>(shopper.CartId).GetAsync();
+                Assert.Equal(CartStatus.Purchased, view!.Status);
+                Assert.Equal(ReminderStatus.Skipped, view.Reminder!.Status);
+                Assert.Equal(task.ReminderId, view.Reminder.ReminderId);
+            }
+        }
+
+        // The grains live on more than one silo, so most deliveries above crossed from one silo to another.
+        Assert.True(hosts.Count >= 2, $"all grains on {string.Join(", ", hosts)}");
+    }
+}
