@@ -17,6 +17,7 @@ app.MapTaskEndpoints();
 app.MapOperatorEndpoints();
 app.MapHealthEndpoints();
 app.MapEmbeddedCloudTasks();
+app.MapEmbeddedPubSub();
 app.Run();
 
 public partial class Program;

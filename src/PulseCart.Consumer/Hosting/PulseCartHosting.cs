@@ -71,6 +71,7 @@ public static class PulseCartHosting
         }
 
         EmbeddedCloudTasks.AddTaskQueue(builder, selfUrl, redis is not null);
+        EmbeddedPubSub.AddPubSub(builder, selfUrl);
 
         builder.AddPulseCartSilo(redis);
         builder.AddPulseCartDashboard();

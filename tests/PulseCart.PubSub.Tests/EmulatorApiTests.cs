@@ -1,0 +1,179 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using PulseCart.Emulators.PubSub;
+using PulseCart.PubSub.Tests.Support;
+
+namespace PulseCart.PubSub.Tests;
+
+/// <summary>The REST subset as Google's clients use it: what it accepts, what it answers, and its errors.</summary>
+public sealed class EmulatorApiTests
+{
+    private const string IntEnums = "?$alt=json;enum-encoding=int";
+
+    [Fact]
+    public async Task RequestsAreReadTheWayGoogleClientsWriteThemAndEnumsComeBackAsAsked()
+    {
+        await using var host = await PubSubHost.StartAsync();
+        var topic = PubSubHost.TopicName("orders");
+
+        using var createdTopic = await host.PutAsync(topic + IntEnums, """{"labels":{"team":"checkout"},"state":1,"someFutureField":{"nested":[1,2]}}""");
+        var topicJson = await ReadAsync(createdTopic);
+        Assert.Equal(JsonValueKind.Number, topicJson.GetProperty("state").ValueKind);
+        Assert.Equal(1, topicJson.GetProperty("state").GetInt32());
+        Assert.Equal("checkout", topicJson.GetProperty("labels").GetProperty("team").GetString());
+
+        // snake_case names, an integer as a string, a state by name, a zero meaning "default", fields the emulator ignores.
+        using var createdSubscription = await host.PutAsync(PubSubHost.SubscriptionName("mixed") + IntEnums, $$$"""
+            {"topic":"{{{topic}}}",
+             "push_config":{"push_endpoint":"{{{host.PushUrl("mixed")}}}","oidc_token":{"service_account_email":"p@x.iam.gserviceaccount.com"},"attributes":{"x-goog-version":"v1"}},
+             "ack_deadline_seconds":"20","state":"ACTIVE","retryPolicy":{"minimumBackoff":"5s"},
+             "deadLetterPolicy":{"deadLetterTopic":"{{{topic}}}","maxDeliveryAttempts":0},
+             "expirationPolicy":{"ttl":"86400s"},"retainAckedMessages":false,"brandNewField":true}
+            """);
+        var subscription = await ReadAsync(createdSubscription);
+        Assert.Equal(1, subscription.GetProperty("state").GetInt32());
+        Assert.Equal(20, subscription.GetProperty("ackDeadlineSeconds").GetInt32());
+        Assert.Equal("5s", subscription.GetProperty("retryPolicy").GetProperty("minimumBackoff").GetString());
+        Assert.Equal("600s", subscription.GetProperty("retryPolicy").GetProperty("maximumBackoff").GetString());
+        Assert.Equal(5, subscription.GetProperty("deadLetterPolicy").GetProperty("maxDeliveryAttempts").GetInt32());
+        Assert.Equal("p@x.iam.gserviceaccount.com", subscription.GetProperty("pushConfig").GetProperty("oidcToken").GetProperty("serviceAccountEmail").GetString());
+
+        using var numbered = await host.PutAsync(PubSubHost.SubscriptionName("numbered"), $$"""
+            {"topic":"{{topic}}","pushConfig":{"pushEndpoint":"{{host.PushUrl("numbered")}}"},"state":2,"ackDeadlineSeconds":30}
+            """);
+        var byName = await ReadAsync(numbered);
+        Assert.Equal("ACTIVE", byName.GetProperty("state").GetString());
+        Assert.False(byName.TryGetProperty("retryPolicy", out _), "an unset retry policy is left out, as Pub/Sub does");
+
+        var fetched = await ReadAsync(await host.GetAsync(PubSubHost.SubscriptionName("mixed")));
+        Assert.Equal("ACTIVE", fetched.GetProperty("state").GetString());
+        Assert.Equal(PubSubHost.SubscriptionName("mixed"), fetched.GetProperty("name").GetString());
+        Assert.Equal(topic, fetched.GetProperty("topic").GetString());
+        Assert.Equal("604800s", fetched.GetProperty("messageRetentionDuration").GetString());
+
+        var listed = await ReadAsync(await host.GetAsync($"{topic}/subscriptions"));
+        Assert.Equal([PubSubHost.SubscriptionName("mixed"), PubSubHost.SubscriptionName("numbered")], listed.GetProperty("subscriptions").EnumerateArray().Select(name => name.GetString()));
+    }
+
+    [Fact]
+    public async Task PublishAcceptsCurlsFormContentTypeUrlSafeBase64AndAttributeOnlyMessages()
+    {
+        await using var host = await PubSubHost.StartAsync();
+        await host.CreateTopicAsync("orders");
+        var data = Convert.ToBase64String(Encoding.UTF8.GetBytes("ü?>")).Replace('+', '-').Replace('/', '_').TrimEnd('=');
+
+        using var response = await host.Http.PostAsync(
+            $"/emulators/pubsub/v1/{PubSubHost.TopicName("orders")}:publish",
+            new StringContent($$$"""{"messages":[{"data":"{{{data}}}"},{"attributes":{"kind":"ping"}},{"data":"YQ==","orderingKey":"k","messageId":"ignored"}]}""", Encoding.UTF8, "application/x-www-form-urlencoded"));
+
+        var ids = (await ReadAsync(response)).GetProperty("messageIds").EnumerateArray().Select(id => id.GetString()!).ToList();
+        Assert.Equal(3, ids.Distinct().Count());
+        Assert.All(ids, id => Assert.True(long.TryParse(id, out _), $"{id} is numeric like Pub/Sub's ids"));
+        var kept = host.Emulator.MessagesOf(PubSubHost.TopicName("orders"));
+        Assert.Equal(ids, kept.Select(message => message.MessageId));
+        Assert.Equal("ü?>", Encoding.UTF8.GetString(kept[0].Data.Span));
+        Assert.Equal("ping", kept[1].Attributes["kind"]);
+        Assert.Equal("k", kept[2].OrderingKey);
+    }
+
+    [Theory]
+    [InlineData("GET", "projects/test-project/topics/missing", null, 404, "NOT_FOUND", "resource=missing")]
+    [InlineData("GET", "projects/test-project/subscriptions/missing", null, 404, "NOT_FOUND", "resource=missing")]
+    [InlineData("PUT", "projects/test-project/topics/orders", "{}", 409, "ALREADY_EXISTS", "resource=orders")]
+    [InlineData("PUT", "projects/test-project/topics/goog-reserved", "{}", 400, "INVALID_ARGUMENT", "goog")]
+    [InlineData("PUT", "projects/test-project/topics/ab", "{}", 400, "INVALID_ARGUMENT", "3 to 255")]
+    [InlineData("POST", "projects/test-project/topics/missing:publish", """{"messages":[{"data":"YQ=="}]}""", 404, "NOT_FOUND", "resource=missing")]
+    [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[{"data":"%%%"}]}""", 400, "INVALID_ARGUMENT", "Base64 decoding failed")]
+    [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[]}""", 400, "INVALID_ARGUMENT", "at least one message")]
+    [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[{}]}""", 400, "INVALID_ARGUMENT", "neither data nor attributes")]
+    [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[{"data":"YQ==","attributes":{"googthing":"x"}}]}""", 400, "INVALID_ARGUMENT", "reserved")]
+    [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":""", 400, "INVALID_ARGUMENT", "Invalid JSON payload")]
+    [InlineData("POST", "projects/test-project/topics/orders:frobnicate", "{}", 404, "NOT_FOUND", "topics.frobnicate")]
+    [InlineData("POST", "projects/test-project/subscriptions/any:pull", "{}", 501, "UNIMPLEMENTED", "subscriptions.pull")]
+    [InlineData("PUT", "projects/test-project/subscriptions/short-deadline", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"ackDeadlineSeconds":5}""", 400, "INVALID_ARGUMENT", "10 and 600")]
+    [InlineData("PUT", "projects/test-project/subscriptions/few-attempts", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"deadLetterPolicy":{"deadLetterTopic":"projects/test-project/topics/orders","maxDeliveryAttempts":3}}""", 400, "INVALID_ARGUMENT", "5 and 100")]
+    [InlineData("PUT", "projects/test-project/subscriptions/long-backoff", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"retryPolicy":{"minimumBackoff":"700s"}}""", 400, "INVALID_ARGUMENT", "600 seconds")]
+    [InlineData("PUT", "projects/test-project/subscriptions/no-dead-letter-topic", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"deadLetterPolicy":{"deadLetterTopic":"projects/test-project/topics/nowhere"}}""", 404, "NOT_FOUND", "resource=nowhere")]
+    [InlineData("PUT", "projects/test-project/subscriptions/pull", """{"topic":"projects/test-project/topics/orders"}""", 400, "INVALID_ARGUMENT", "push only")]
+    [InlineData("PUT", "projects/test-project/subscriptions/no-topic", """{"topic":"projects/test-project/topics/nowhere","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"}}""", 404, "NOT_FOUND", "resource=nowhere")]
+    [InlineData("PUT", "projects/test-project/subscriptions/bad-enum", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"state":"BOGUS"}""", 400, "INVALID_ARGUMENT", "TYPE_ENUM")]
+    [InlineData("PUT", "projects/test-project/subscriptions/bad-int", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"ackDeadlineSeconds":"soon"}""", 400, "INVALID_ARGUMENT", "subscription.ack_deadline_seconds")]
+    [InlineData("PUT", "projects/test-project/subscriptions/filtered", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"filter":"attributes.x = \"1\""}""", 400, "INVALID_ARGUMENT", "filter")]
+    public async Task InvalidRequestsGetGooglesErrorShape(string method, string path, string? body, int code, string status, string messagePart)
+    {
+        await using var host = await PubSubHost.StartAsync();
+        await host.CreateTopicAsync("orders");
+        using var request = new HttpRequestMessage(new HttpMethod(method), $"/emulators/pubsub/v1/{path}");
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
+        using var response = await host.Http.SendAsync(request);
+
+        Assert.Equal(code, (int)response.StatusCode);
+        var error = await GoogleErrors.ReadAsync(response);
+        Assert.Equal((code, status), (error.Code, error.Status));
+        Assert.Contains(messagePart, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConfiguredTopicsAndSubscriptionsExistAtStartAndDeliver()
+    {
+        await using var host = await PubSubHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["PulseCart:Emulators:PubSub:Topics:0"] = PubSubHost.TopicName("events"),
+            ["PulseCart:Emulators:PubSub:Topics:1"] = PubSubHost.TopicName("events-dead"),
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:Name"] = PubSubHost.SubscriptionName("configured"),
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:Topic"] = PubSubHost.TopicName("events"),
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:PushEndpoint"] = "http://127.0.0.1:9/not-yet-known",
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:AckDeadlineSeconds"] = "30",
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:OidcToken:ServiceAccountEmail"] = "pusher@test-project.iam.gserviceaccount.com",
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:DeadLetterPolicy:DeadLetterTopic"] = PubSubHost.TopicName("events-dead"),
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:DeadLetterPolicy:MaxDeliveryAttempts"] = "7",
+        });
+
+        var subscription = await ReadAsync(await host.GetAsync(PubSubHost.SubscriptionName("configured")));
+        Assert.Equal(30, subscription.GetProperty("ackDeadlineSeconds").GetInt32());
+        Assert.Equal(7, subscription.GetProperty("deadLetterPolicy").GetProperty("maxDeliveryAttempts").GetInt32());
+        Assert.Equal("10s", subscription.GetProperty("retryPolicy").GetProperty("minimumBackoff").GetString());
+        Assert.Equal("pusher@test-project.iam.gserviceaccount.com", subscription.GetProperty("pushConfig").GetProperty("oidcToken").GetProperty("serviceAccountEmail").GetString());
+        var topics = await ReadAsync(await host.GetAsync($"projects/{PubSubHost.Project}/topics"));
+        Assert.Equal(
+            [PubSubHost.TopicName("events"), PubSubHost.TopicName("events-dead")],
+            topics.GetProperty("topics").EnumerateArray().Select(topic => topic.GetProperty("name").GetString()));
+    }
+
+    [Theory]
+    [InlineData("Subscriptions:0:AckDeadlineSeconds", "5", "Subscriptions:0:AckDeadlineSeconds must be between 10 and 600")]
+    [InlineData("Subscriptions:0:Topic", "projects/test-project/topics/unknown", "is not among the configured topics")]
+    [InlineData("Subscriptions:0:DeadLetterPolicy:MaxDeliveryAttempts", "101", "MaxDeliveryAttempts must be between 5 and 100")]
+    [InlineData("PathPrefix", "/emulators/pubsub/", "PathPrefix must start with '/' and not end with one")]
+    public async Task InvalidSettingsStopTheStartWithAMessageNamingTheSetting(string key, string value, string expected)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["PulseCart:Emulators:PubSub:Topics:0"] = PubSubHost.TopicName("events"),
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:Name"] = PubSubHost.SubscriptionName("configured"),
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:Topic"] = PubSubHost.TopicName("events"),
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:PushEndpoint"] = "http://127.0.0.1:9/push",
+            ["PulseCart:Emulators:PubSub:Subscriptions:0:DeadLetterPolicy:DeadLetterTopic"] = PubSubHost.TopicName("events"),
+            [$"PulseCart:Emulators:PubSub:{key}"] = value,
+        };
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => PubSubHost.StartAsync(settings));
+        Assert.Contains(expected, failure.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<JsonElement> ReadAsync(HttpResponseMessage response)
+    {
+        using (response)
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using PulseCart.Publisher;
+
+return await PublisherCommand.RunAsync(args, Console.Out, Console.Error);
