@@ -7,6 +7,7 @@
 #
 # Options: --rounds R --duration S --warmup S --threads T --connections C --events N --copies C --settle S
 #          --ref GIT_REF  benchmark the consumer as committed at GIT_REF instead of the working tree
+#          --consumer-dll PATH  benchmark an already built PulseCart.Consumer.dll (a candidate change, say)
 #          --keep         keep the work directory (service logs, message files)
 #          --priority     run redis, the services and the load generator at nice -10 (needs root): on a shared
 #                         machine it keeps other people's builds from deciding the figures
@@ -17,7 +18,7 @@ BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH")
 
 mode=full rounds=3 duration=10 warmup=5 threads=2 connections=64 events=200 copies=50
-carts=1000000 settle=60 ref="" keep=0 priority=0
+carts=1000000 settle=60 ref="" keep=0 priority=0 prebuilt=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) mode=smoke rounds=1 duration=1 warmup=1 events=20 ;;
@@ -31,9 +32,10 @@ while [ $# -gt 0 ]; do
     --copies) copies=$2; shift ;;
     --settle) settle=$2; shift ;;
     --ref) ref=$2; shift ;;
+    --consumer-dll) prebuilt=$(readlink -f "$2"); shift ;;
     --keep) keep=1 ;;
     --priority) priority=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -73,7 +75,11 @@ dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" 
   || { tail -30 "$work/build-bench.log" >&2; exit 1; }
 driver() { dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" "$@"; }
 
-if [ -n "$ref" ]; then
+if [ -n "$prebuilt" ]; then
+  commit=unknown
+  consumer_source="prebuilt $prebuilt"
+  consumer_dll=$prebuilt
+elif [ -n "$ref" ]; then
   commit=$(git -C "$ROOT" rev-parse "$ref")
   consumer_source="commit $commit"
   mkdir -p "$work/src"
@@ -115,17 +121,31 @@ redis() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
 for _ in $(seq 50); do redis ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis ping >/dev/null
 
+probe_dll="$BENCH/.artifacts/bin/RuntimeProbe/release/RuntimeProbe.dll"
+probe() { echo DOTNET_STARTUP_HOOKS="$probe_dll" BENCH_RUNTIME_PROBE_FILE="$work/$1.probe"; }
 common=(Logging__LogLevel__Default=Warning PulseCart__Redis="127.0.0.1:$redis_port")
+# The consumer runs from a hard-linked copy of its build through its apphost, renamed: same runtime and code as
+# `dotnet PulseCart.Consumer.dll`, but a command line that a `pkill -f PulseCart.Consumer` elsewhere on a shared
+# machine does not match (that happened during this benchmark's first runs).
+consumer_app="$work/consumer-app"
+mkdir -p "$consumer_app"
+cp -al "$(dirname "$consumer_dll")/." "$consumer_app/" 2>/dev/null || cp -a "$(dirname "$consumer_dll")/." "$consumer_app/"
+consumer_cmd=(dotnet "$consumer_dll")
+if [ -x "$consumer_app/PulseCart.Consumer" ]; then
+  cp "$consumer_app/PulseCart.Consumer" "$consumer_app/consumer-under-bench"
+  consumer_cmd=(env DOTNET_ROOT="$(dirname "$(readlink -f "$(command -v dotnet)")")" "$consumer_app/consumer-under-bench")
+fi
+
 # Auth off: the baseline has none, and Pub/Sub's OIDC token cannot be minted here (see bench/README.md).
-start consumer "${common[@]}" PORT="$consumer_port" PulseCart__Auth__Mode=None PulseCart__Messaging__Sink=file \
+start consumer $(probe consumer) "${common[@]}" PORT="$consumer_port" PulseCart__Auth__Mode=None PulseCart__Messaging__Sink=file \
   PulseCart__Messaging__FilePath="${messages[consumer]}" \
   PulseCart__Cluster__SiloPort="$silo_port" PulseCart__Cluster__GatewayPort="$gateway_port" \
-  dotnet "$consumer_dll"
+  "${consumer_cmd[@]}"
 services=(consumer)
 if [ "$mode" != memory ]; then
-  start baseline "${common[@]}" PORT="$baseline_port" PulseCart__Messaging__FilePath="${messages[baseline]}" \
+  start baseline $(probe baseline) "${common[@]}" PORT="$baseline_port" PulseCart__Messaging__FilePath="${messages[baseline]}" \
     dotnet "$BENCH/.artifacts/bin/Baseline/release/Baseline.dll"
-  start no-op Logging__LogLevel__Default=Warning PORT="$noop_port" dotnet "$BENCH/.artifacts/bin/NoOp/release/NoOp.dll"
+  start no-op $(probe no-op) Logging__LogLevel__Default=Warning PORT="$noop_port" dotnet "$BENCH/.artifacts/bin/NoOp/release/NoOp.dll"
   services=(no-op baseline consumer)
 fi
 
@@ -152,6 +172,7 @@ printf '{"kind":"meta","date":"%s","mode":"%s","priority":%s,"load_average_at_st
 
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+softirq() { awk '/^cpu /{print $7+$8}' /proc/stat; } # interrupt work, mostly loopback TCP, charged to no process
 rss_mib() { awk -v f="$2:" '$1==f{printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
 # ---- memory mode ----------------------------------------------------------------------------------------------
@@ -170,12 +191,19 @@ if [ "$mode" = memory ]; then
     samples+="${samples:+,}{\"after_s\":$s,\"rss_mib\":$(rss_mib "$cpid" VmRSS)}"
   done
   settled=$(rss_mib "$cpid" VmRSS)
+  grains_settled=$(driver grains --gateway-port "$gateway_port" 2>>"$work/driver.log" || echo null)
+  # An idle process runs no GC, so memory freed by deactivations stays counted; a little traffic shows what is left.
+  "${nice[@]}" wrk -t 1 -c 8 -d 5s -s "$BENCH/load/push.lua" "http://127.0.0.1:$consumer_port/consumer/push" -- dup "mem-after-$run_id" >/dev/null
+  sleep 5
+  after_traffic=$(rss_mib "$cpid" VmRSS)
+  heap_after_traffic=$(awk '{printf "%.1f", $7/1048576}' "$work/consumer.probe")
+  heap=$(awk '{printf "{\"gc_heap_mib\":%.1f,\"gc_committed_mib\":%.1f,\"gen2_collections\":%d,\"server_gc\":%s}", $7/1048576, $8/1048576, $6, $10==1 ? "true" : "false"}' "$work/consumer.probe")
   peak=$(rss_mib "$cpid" VmHWM)
   redis_mib=$(redis info memory | awk -F: '/^used_memory:/{printf "%.1f", $2/1048576}')
   per_cart=$(awk -v a="$settled" -v b="$before" -v n="$carts" 'BEGIN{printf "%.3f", (a-b)*1024/n}')
   projected=$(awk -v a="$settled" -v b="$before" -v n="$carts" 'BEGIN{printf "%.0f", b+(a-b)*1000000/n}')
-  printf '{"kind":"memory","carts":%s,"push":%s,"rss_before_load_mib":%s,"rss_after_load_mib":%s,"rss_settled_mib":%s,"settle_s":%s,"settle_samples":[%s],"peak_rss_mib":%s,"grains":%s,"kib_per_cart":%s,"projected_settled_mib_at_1m":%s,"target_settled_mib":1024,"redis_used_memory_mib":%s}\n' \
-    "$carts" "$push" "$before" "$after" "$settled" "$settle" "$samples" "$peak" "$grains" "$per_cart" "$projected" "$redis_mib" >>"$raw"
+  printf '{"kind":"memory","carts":%s,"push":%s,"rss_before_load_mib":%s,"rss_after_load_mib":%s,"rss_settled_mib":%s,"settle_s":%s,"settle_samples":[%s],"peak_rss_mib":%s,"grains":%s,"grains_after_settle":%s,"runtime_at_settle":%s,"rss_after_5s_light_traffic_mib":%s,"gc_heap_after_light_traffic_mib":%s,"kib_per_cart":%s,"projected_settled_mib_at_1m":%s,"target_settled_mib":1024,"redis_used_memory_mib":%s}\n' \
+    "$carts" "$push" "$before" "$after" "$settled" "$settle" "$samples" "$peak" "$grains" "$grains_settled" "$heap" "$after_traffic" "$heap_after_traffic" "$per_cart" "$projected" "$redis_mib" >>"$raw"
   driver report --raw "$raw" --out "$BENCH/results/$stamp-memory.json" --gate
   exit $?
 fi
@@ -192,26 +220,44 @@ count_outcomes=""; [ "$mode" = smoke ] && count_outcomes=outcomes
 # CPU seconds of this shell's finished children (so: of wrk), read with the times builtin in this very shell.
 children_cpu() { times >"$work/times"; cpu_now=$(awk 'NR==2{gsub(/[ms]/," "); print $1*60+$2+$3*60+$4}' "$work/times"); }
 
+alive() {
+  kill -0 "${pid[$1]}" 2>/dev/null && return 0
+  log "$1 (pid ${pid[$1]}) is gone: killed from outside the benchmark or crashed; its log:"
+  tail -20 "$work/$1.log" >&2
+  exit 1
+}
+
 measure() { # load, service, round
   local load=$1 service=$2 round=$3 prefix="r$3$1-$2-$run_id"
   redis flushall >/dev/null
   if [ "$load" = dup ]; then
     wrk_run "$service" 1 dup "$prefix" >/dev/null # every event of the fixed set processed once before measuring
   fi
-  local s0 r0 m0 c0 t0 t1 result
-  s0=$(ticks "${pid[$service]}") r0=$(ticks "${pid[redis]}") m0=$(busy)
+  local s0 r0 m0 i0 c0 t0 t1 result g0 g1
+  sleep 0.6 # the runtime probe rewrites its line every 0.5 s
+  g0=$(cat "$work/$service.probe")
+  s0=$(ticks "${pid[$service]}") r0=$(ticks "${pid[redis]}") m0=$(busy) i0=$(softirq)
   children_cpu; c0=$cpu_now
   t0=$(date +%s.%N)
   result=$(wrk_run "$service" "$duration" "$load" "$prefix")
   t1=$(date +%s.%N)
+  local s1 r1 m1 i1
+  s1=$(ticks "${pid[$service]}") r1=$(ticks "${pid[redis]}") m1=$(busy) i1=$(softirq)
   children_cpu
   local cpu
-  cpu=$(awk -v s="$(( $(ticks "${pid[$service]}") - s0 ))" -v r="$(( $(ticks "${pid[redis]}") - r0 ))" \
-    -v m="$(( $(busy) - m0 ))" -v c="$(awk -v a="$c0" -v b="$cpu_now" 'BEGIN{print b-a}')" \
+  cpu=$(awk -v s="$(( s1 - s0 ))" -v r="$(( r1 - r0 ))" -v m="$(( m1 - m0 ))" -v i="$(( i1 - i0 ))" \
+    -v c="$(awk -v a="$c0" -v b="$cpu_now" 'BEGIN{print b-a}')" \
     -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN{s/=hz*t; r/=hz*t; m/=hz*t; c/=t; o=m-s-r-c; if (o<0) o=0;
-      printf "{\"service\":%.3f,\"redis\":%.3f,\"client\":%.3f,\"other\":%.3f,\"machine\":%.3f}", s, r, c, o, m}')
-  printf '{"kind":"load","load":"%s","service":"%s","round":%s,"cpu":%s,"wrk":%s}\n' "$load" "$service" "$round" "$cpu" "$result" >>"$raw"
+    'BEGIN{s/=hz*t; r/=hz*t; m/=hz*t; i/=hz*t; c/=t; o=m-s-r-c-i; if (o<0) o=0;
+      printf "{\"service\":%.3f,\"redis\":%.3f,\"client\":%.3f,\"softirq\":%.3f,\"other\":%.3f,\"machine\":%.3f}", s, r, c, i, o, m}')
+  sleep 0.6
+  g1=$(cat "$work/$service.probe")
+  local runtime
+  runtime=$(awk -v a="$g0" -v b="$g1" 'BEGIN{split(a, x, " "); split(b, y, " ");
+    printf "{\"cpu_ms\":%.0f,\"gc_pause_ms\":%.1f,\"allocated_bytes\":%.0f,\"gen0\":%d,\"gen1\":%d,\"gen2\":%d,\"heap_mib\":%.1f,\"committed_mib\":%.1f,\"threadpool_threads\":%d,\"server_gc\":%s}",
+      y[1]-x[1], y[2]-x[2], y[3]-x[3], y[4]-x[4], y[5]-x[5], y[6]-x[6], y[7]/1048576, y[8]/1048576, y[9], y[10]==1 ? "true" : "false"}')
+  alive "$service"
+  printf '{"kind":"load","load":"%s","service":"%s","round":%s,"cpu":%s,"runtime":%s,"wrk":%s}\n' "$load" "$service" "$round" "$cpu" "$runtime" "$result" >>"$raw"
   log "round $round  $(printf '%-6s %-8s' "$load" "$service") $(printf '%s' "$result" | sed -E 's/.*"rps":([0-9.]+).*"p50_ms":([0-9.]+).*"p99_ms":([0-9.]+).*/\1 req\/s  p50 \2 ms  p99 \3 ms/')  cpu $cpu"
 }
 

@@ -91,7 +91,7 @@ public static class Report
         }
 
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"{"load",-24} {"service",-9} {"req/s",8} {"range over rounds",19} {"p50 ms",7} {"p99 ms",7} {"÷baseline",9} {"÷no-op",7} {"errors",6}  {"cpu: svc",8} {"redis",5} {"client",6} {"other",5} {"cpu µs/req: svc",15} {"svc+redis",9}");
+            $"{"load",-24} {"service",-9} {"req/s",8} {"range over rounds",19} {"p50 ms",7} {"p99 ms",7} {"÷baseline",9} {"÷no-op",7} {"errors",6}  {"cpu: svc",8} {"redis",5} {"client",6} {"irq",4} {"other",5} {"cpu µs/req: svc",15} {"svc+redis",9} {"gc pause %",10} {"alloc KB/req",12}");
         foreach (var load in Loads)
         {
             foreach (var service in Services)
@@ -110,7 +110,10 @@ public static class Report
                 var machineCpu = Median(rounds.Select(r => Num(r["cpu"]!, "machine")));
                 var clientCpu = Median(rounds.Select(r => Num(r["cpu"]!, "client")));
                 var otherCpu = Median(rounds.Select(r => Num(r["cpu"]!, "other")));
+                var softirqCpu = Median(rounds.Select(r => Num(r["cpu"]!, "softirq")));
                 var cpuPerRequest = Median(rounds.Select(r => Num(r["cpu"]!, "service") / Num(r["wrk"]!, "rps") * 1e6));
+                var gcPause = Median(rounds.Select(r => r["runtime"] is { } rt ? Num(rt, "gc_pause_ms") / (Num(r["wrk"]!, "seconds") * 10) : 0));
+                var allocated = Median(rounds.Select(r => r["runtime"] is { } rt ? Num(rt, "allocated_bytes") / Num(r["wrk"]!, "requests") / 1024 : 0));
                 var cpuWithRedisPerRequest = Median(rounds.Select(r => (Num(r["cpu"]!, "service") + Num(r["cpu"]!, "redis")) / Num(r["wrk"]!, "rps") * 1e6));
                 double? vsBaseline = medians.TryGetValue((load, "baseline"), out var b) ? rps / b : null;
                 double? vsNoOp = medians.TryGetValue((load, "no-op"), out var n) ? rps / n : null;
@@ -118,7 +121,7 @@ public static class Report
                 var p99 = Median(wrk.Select(w => Num(w, "p99_ms")));
                 var range = $"{wrk.Min(w => Num(w, "rps")):F0}–{wrk.Max(w => Num(w, "rps")):F0}";
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"{LoadNames[load],-24} {service,-9} {rps,8:F0} {range,19} {p50,7:F2} {p99,7:F2} {Ratio(vsBaseline),9} {Ratio(vsNoOp),7} {errors,6:F0}  {serviceCpu,8:F2} {redisCpu,5:F2} {clientCpu,6:F2} {otherCpu,5:F2} {cpuPerRequest,15:F0} {cpuWithRedisPerRequest,9:F0}");
+                    $"{LoadNames[load],-24} {service,-9} {rps,8:F0} {range,19} {p50,7:F2} {p99,7:F2} {Ratio(vsBaseline),9} {Ratio(vsNoOp),7} {errors,6:F0}  {serviceCpu,8:F2} {redisCpu,5:F2} {clientCpu,6:F2} {softirqCpu,4:F2} {otherCpu,5:F2} {cpuPerRequest,15:F0} {cpuWithRedisPerRequest,9:F0} {gcPause,10:F1} {allocated,12:F1}");
                 if (errors > 0)
                 {
                     problems.Add($"{service} answered {errors:F0} errors (non-2xx, socket errors or timeouts) under load {load}");
@@ -139,10 +142,13 @@ public static class Report
                     ["cpu_cores_service"] = Math.Round(serviceCpu, 2),
                     ["cpu_cores_redis"] = Math.Round(redisCpu, 2),
                     ["cpu_cores_client"] = Math.Round(clientCpu, 2),
+                    ["cpu_cores_softirq"] = Math.Round(softirqCpu, 2),
                     ["cpu_cores_other"] = Math.Round(otherCpu, 2),
                     ["cpu_cores_machine"] = Math.Round(machineCpu, 2),
                     ["service_cpu_us_per_request"] = Math.Round(cpuPerRequest, 1),
                     ["service_and_redis_cpu_us_per_request"] = Math.Round(cpuWithRedisPerRequest, 1),
+                    ["gc_pause_percent_of_wall"] = Math.Round(gcPause, 1),
+                    ["allocated_kib_per_request"] = Math.Round(allocated, 1),
                     ["raw"] = new JsonArray(rounds.Select(r => r.DeepClone()).ToArray()),
                 });
             }
@@ -153,7 +159,7 @@ public static class Report
         if (busiestOther > 0.25)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"note: processes outside the benchmark used up to {busiestOther:F2} of the {Environment.ProcessorCount} cores during a measurement (column 'other'): such rounds are noisy.");
+                $"note: processes outside the benchmark (and the idle services) used up to {busiestOther:F2} of the {Environment.ProcessorCount} cores during a measurement (column 'other'): such rounds are noisy.");
         }
 
         targets = [];
