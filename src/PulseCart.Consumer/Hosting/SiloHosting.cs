@@ -35,6 +35,8 @@ public static class SiloHosting
 
         builder.UseOrleans(orleans =>
         {
+            // Grain calls join the trace of the push or callback that made them.
+            orleans.AddActivityPropagation();
             switch (cluster.Mode)
             {
                 case ClusterMode.Localhost:
