@@ -60,6 +60,16 @@ public sealed class PushEndpointTests(ConsumerFixture fixture) : IClassFixture<C
     }
 
     [Fact]
+    public async Task AnEventIdReusedForAnotherCartIsNotTakenForADuplicate()
+    {
+        var eventId = Push.NewId("e");
+        var first = await Client.PushAsync(Push.CartUpdated(eventId, Push.NewId("c"), "u-1", Push.T0));
+        var again = await Client.PushAsync(Push.CartUpdated(eventId, Push.NewId("c"), "u-1", Push.T0));
+
+        Assert.Equal(["processed", "processed"], new[] { first.Outcome(), again.Outcome() });
+    }
+
+    [Fact]
     public async Task PaymentFailedSendsOneRetryMessagePerEvent()
     {
         var order = Push.NewId("o");

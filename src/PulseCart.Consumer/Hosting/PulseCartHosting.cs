@@ -51,6 +51,7 @@ public static class PulseCartHosting
         builder.AddPulseCartSecurity();
 
         builder.Services.AddSingleton<EventRouter>();
+        builder.Services.AddSingleton<RecentlyRouted>();
         builder.Services.AddSingleton<PushHandler>();
         builder.Services.AddSingleton<ReminderCallbackHandler>();
         builder.Services.AddSingleton<ConsumerMetrics>();

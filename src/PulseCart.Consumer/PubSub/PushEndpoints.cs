@@ -64,7 +64,8 @@ public static class PushEndpoints
         var buffer = new ArrayBufferWriter<byte>((int)(request.ContentLength ?? 4096) + 1);
         while (true)
         {
-            var memory = buffer.GetMemory(4096);
+            // No size hint: the buffer was sized from Content-Length, and a hint would double it for the last read.
+            var memory = buffer.GetMemory();
             var read = await request.Body.ReadAsync(memory, cancellationToken);
             if (read == 0)
             {

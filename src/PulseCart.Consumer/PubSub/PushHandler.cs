@@ -29,6 +29,7 @@ public sealed record PushResult(PushOutcome Outcome, string? Reason = null);
 /// </summary>
 public sealed class PushHandler(
     EventRouter router,
+    RecentlyRouted recentlyRouted,
     IOptions<PushOptions> options,
     IQuarantine quarantine,
     ConsumerMetrics metrics,
@@ -88,12 +89,19 @@ public sealed class PushHandler(
                 return new PushResult(PushOutcome.Ignored);
             }
 
+            if (recentlyRouted.Contains(parsed.Routed))
+            {
+                outcome = "duplicate";
+                return new PushResult(PushOutcome.Duplicate);
+            }
+
             var result = await router.RouteAsync(parsed.Routed) switch
             {
                 EventOutcome.Processed => PushOutcome.Processed,
                 EventOutcome.Duplicate => PushOutcome.Duplicate,
                 _ => PushOutcome.Stale,
             };
+            recentlyRouted.Add(parsed.Routed);
             outcome = result.ToString().ToLowerInvariant();
             if (result == PushOutcome.Processed && eventType == EventTypes.CartAbandoned)
             {

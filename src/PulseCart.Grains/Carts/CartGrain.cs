@@ -8,6 +8,9 @@ using PulseCart.Grains.Reminders;
 
 namespace PulseCart.Grains.Carts;
 
+// Most carts and orders hear a handful of events within minutes; holding them the default 15 minutes costs
+// ~3 KiB each under load (1M carts: 3.5 GiB). A later event reactivates from storage.
+[CollectionAgeLimit(Minutes = 3)]
 public sealed class CartGrain(
     [PersistentState("cart", GrainStorage.Name)] IPersistentState<CartState> state,
     ITaskQueue taskQueue,

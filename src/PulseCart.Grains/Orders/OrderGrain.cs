@@ -7,6 +7,9 @@ using PulseCart.Grains.Persistence;
 
 namespace PulseCart.Grains.Orders;
 
+// Most carts and orders hear a handful of events within minutes; holding them the default 15 minutes costs
+// ~3 KiB each under load (1M carts: 3.5 GiB). A later event reactivates from storage.
+[CollectionAgeLimit(Minutes = 3)]
 public sealed class OrderGrain(
     [PersistentState("order", GrainStorage.Name)] IPersistentState<OrderState> state,
     IMessageSender messageSender,
