@@ -1,3 +1,4 @@
+using PulseCart.Emulators.Dispatching;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -23,7 +24,6 @@ internal sealed class CloudTasksDispatcher(
     private static readonly TimeSpan StoreFailurePause = TimeSpan.FromSeconds(1);
 
     // Task.Delay cannot wait longer than about 49 days; the loop simply looks again after this.
-    private static readonly TimeSpan LongestPark = TimeSpan.FromDays(1);
 
     // Headers Cloud Tasks sets itself; a task cannot supply its own.
     private static readonly string[] ReservedHeaderPrefixes = ["X-CloudTasks-", "X-Google-", "X-AppEngine-"];
@@ -54,7 +54,7 @@ internal sealed class CloudTasksDispatcher(
             try
             {
                 var wakeAt = await StartDueDispatchesAsync(queue, stoppingToken).ConfigureAwait(false);
-                await ParkAsync(queue, wakeAt, stoppingToken).ConfigureAwait(false);
+                await Parking.ParkAsync(queue, timeProvider, wakeAt, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -114,53 +114,6 @@ internal sealed class CloudTasksDispatcher(
         return due.Count == queue.FetchLimit
             ? timeProvider.GetUtcNow()
             : await store.NextDueAfterAsync(queue.Name, now).ConfigureAwait(false);
-    }
-
-    private async Task ParkAsync(QueueRuntime queue, DateTimeOffset? wakeAt, CancellationToken stoppingToken)
-    {
-        var now = timeProvider.GetUtcNow();
-        if (wakeAt is { } due && due <= now)
-        {
-            return;
-        }
-
-        if (wakeAt > now + LongestPark)
-        {
-            wakeAt = now + LongestPark;
-        }
-
-        queue.Park(wakeAt);
-        try
-        {
-            var signalled = queue.Wake.WaitAsync();
-            if (wakeAt is null)
-            {
-                await signalled.WaitAsync(stoppingToken).ConfigureAwait(false);
-                return;
-            }
-
-            using var timerCancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            var delay = wakeAt.Value - timeProvider.GetUtcNow();
-            if (delay <= TimeSpan.Zero)
-            {
-                return;
-            }
-
-            var timer = Task.Delay(delay, timeProvider, timerCancellation.Token);
-
-            // The clock may have moved between reading it and creating the timer; the timer would then fire late.
-            if (timeProvider.GetUtcNow() < wakeAt.Value)
-            {
-                await Task.WhenAny(signalled, timer).ConfigureAwait(false);
-            }
-
-            await timerCancellation.CancelAsync().ConfigureAwait(false);
-            stoppingToken.ThrowIfCancellationRequested();
-        }
-        finally
-        {
-            queue.Unpark();
-        }
     }
 
     private async Task DispatchAsync(QueueRuntime queue, EmulatedTask task, CancellationToken stoppingToken)

@@ -4,6 +4,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PulseCart.Emulators.CloudTasks;
 
+using PulseCart.Emulators.Dispatching;
+
 namespace PulseCart.Emulators.PubSub;
 
 /// <summary>
@@ -12,7 +14,7 @@ namespace PulseCart.Emulators.PubSub;
 /// (<see cref="Attempts"/>, <see cref="PushCompleted"/>), the <c>pulsecart.pubsub.push</c> counter, the messages each
 /// topic received (<see cref="MessagesOf"/>, dead-letter topics included) and <see cref="WhenIdleAsync"/>.
 /// </summary>
-public sealed class PubSubEmulator
+public sealed class PubSubEmulator : IParkable
 {
     /// <summary>Counts finished pushes, tagged <c>outcome</c> = ack | retry | dead_letter | expired and <c>subscription</c>.</summary>
     public const string PushCounterName = "pulsecart.pubsub.push";
@@ -382,6 +384,12 @@ public sealed class PubSubEmulator
     }
 
     internal void Unpark() => _parked = false;
+
+    WakeSignal IParkable.Wake => Wake;
+
+    void IParkable.Park(DateTimeOffset? until) => Park(until);
+
+    void IParkable.Unpark() => Unpark();
 
     private bool IsQuiet(DateTimeOffset now) =>
         _parked

@@ -1,3 +1,4 @@
+using PulseCart.Emulators.Dispatching;
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -25,7 +26,6 @@ internal sealed class PubSubPushDispatcher(
     private const string MetadataHeaderPrefix = "x-goog-pubsub-";
 
     // Task.Delay cannot wait longer than about 49 days; the loop simply looks again after this.
-    private static readonly TimeSpan LongestPark = TimeSpan.FromDays(1);
 
     // Headers HTTP or the push itself owns: an attribute by one of these names is not sent as a header.
     private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
@@ -52,7 +52,7 @@ internal sealed class PubSubPushDispatcher(
                     _ = pushing.ContinueWith(finished => _pushes.TryRemove(finished, out _), TaskScheduler.Default);
                 }
 
-                await ParkAsync(wakeAt, stoppingToken).ConfigureAwait(false);
+                await Parking.ParkAsync(emulator, timeProvider, wakeAt, stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -61,53 +61,6 @@ internal sealed class PubSubPushDispatcher(
         finally
         {
             await Task.WhenAll(_pushes.Keys).ConfigureAwait(false);
-        }
-    }
-
-    private async Task ParkAsync(DateTimeOffset? wakeAt, CancellationToken stoppingToken)
-    {
-        var now = timeProvider.GetUtcNow();
-        if (wakeAt is { } due && due <= now)
-        {
-            return;
-        }
-
-        if (wakeAt > now + LongestPark)
-        {
-            wakeAt = now + LongestPark;
-        }
-
-        emulator.Park(wakeAt);
-        try
-        {
-            var signalled = emulator.Wake.WaitAsync();
-            if (wakeAt is null)
-            {
-                await signalled.WaitAsync(stoppingToken).ConfigureAwait(false);
-                return;
-            }
-
-            using var timerCancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            var delay = wakeAt.Value - timeProvider.GetUtcNow();
-            if (delay <= TimeSpan.Zero)
-            {
-                return;
-            }
-
-            var timer = Task.Delay(delay, timeProvider, timerCancellation.Token);
-
-            // The clock may have moved between reading it and creating the timer; the timer would then fire late.
-            if (timeProvider.GetUtcNow() < wakeAt.Value)
-            {
-                await Task.WhenAny(signalled, timer).ConfigureAwait(false);
-            }
-
-            await timerCancellation.CancelAsync().ConfigureAwait(false);
-            stoppingToken.ThrowIfCancellationRequested();
-        }
-        finally
-        {
-            emulator.Unpark();
         }
     }
 
