@@ -31,7 +31,9 @@ public sealed class ReminderCallbackHandler(
 
     public async Task<string> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken)
     {
+        using var activity = ConsumerMetrics.Traces.StartActivity("pulsecart.reminder");
         var taskName = headers[TaskNameHeader].ToString();
+        activity?.SetTag("pulsecart.task_name", taskName);
         var callback = Parse(body, out var rejection);
         if (callback is null)
         {
