@@ -122,33 +122,41 @@ public static class EventParser
             return $"{name} is not valid Unicode text";
         }
 
-        if (text.Length == 0)
+        if (IdProblem(text) is { } problem)
         {
-            return $"{name} is empty";
-        }
-
-        if (text.Length > MaxIdLength)
-        {
-            return $"{name} is longer than {MaxIdLength} characters";
-        }
-
-        if (text.Any(char.IsControl))
-        {
-            return $"{name} contains control characters";
-        }
-
-        if (HasLoneSurrogate(text))
-        {
-            return $"{name} is not valid Unicode text";
-        }
-
-        if (text.Trim().Length != text.Length)
-        {
-            return $"{name} has leading or trailing whitespace";
+            return $"{name} {problem}";
         }
 
         value = text;
         return null;
+    }
+
+    /// <summary>True for a string an event could carry as an id; ops routes and callbacks accept nothing else.</summary>
+    public static bool IsUsableId(string? id) => id is not null && IdProblem(id) is null;
+
+    private static string? IdProblem(string text)
+    {
+        if (text.Length == 0)
+        {
+            return "is empty";
+        }
+
+        if (text.Length > MaxIdLength)
+        {
+            return $"is longer than {MaxIdLength} characters";
+        }
+
+        if (text.Any(char.IsControl))
+        {
+            return "contains control characters";
+        }
+
+        if (HasLoneSurrogate(text))
+        {
+            return "is not valid Unicode text";
+        }
+
+        return text.Trim().Length != text.Length ? "has leading or trailing whitespace" : null;
     }
 
     private static bool HasLoneSurrogate(string text)

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using PulseCart.Abstractions.Carts;
 using PulseCart.Abstractions.Orders;
+using PulseCart.Consumer.Events;
 using PulseCart.Consumer.PubSub;
 using PulseCart.Consumer.Quarantine;
 using PulseCart.Consumer.Reminders;
@@ -103,7 +104,7 @@ public static class OpsEndpoints
 
     public static async Task<Results<Ok<CartView>, NotFound, BadRequest<string>>> GetCartAsync(string cartId, IGrainFactory grains)
     {
-        if (!IsUsableId(cartId))
+        if (!EventParser.IsUsableId(cartId))
         {
             return TypedResults.BadRequest("cart id must be 1-200 printable characters");
         }
@@ -114,7 +115,7 @@ public static class OpsEndpoints
 
     public static async Task<Results<Ok<OrderView>, NotFound, BadRequest<string>>> GetOrderAsync(string orderId, IGrainFactory grains)
     {
-        if (!IsUsableId(orderId))
+        if (!EventParser.IsUsableId(orderId))
         {
             return TypedResults.BadRequest("order id must be 1-200 printable characters");
         }
@@ -126,8 +127,4 @@ public static class OpsEndpoints
     public static async Task<Ok<IReadOnlyList<QuarantineEntry>>> ListQuarantineAsync(
         IQuarantine quarantine, CancellationToken cancellationToken, int limit = 100) =>
         TypedResults.Ok(await quarantine.ListAsync(Math.Clamp(limit, 1, 1_000), cancellationToken));
-
-    // Never activate a grain for an id no event could have produced.
-    private static bool IsUsableId(string id) =>
-        id.Length is > 0 and <= MaxIdLength && !id.Any(char.IsControl);
 }

@@ -95,15 +95,12 @@ public sealed class ReminderCallbackHandler(
         rejection = callback switch
         {
             null => "reminder callback is empty",
-            _ when !IsUsableId(callback.ReminderId) => "reminder_id is missing or unusable",
-            _ when !IsUsableId(callback.CartId) => "cart_id is missing or unusable",
+            _ when !EventParser.IsUsableId(callback.ReminderId) => "reminder_id is missing or unusable",
+            _ when !EventParser.IsUsableId(callback.CartId) => "cart_id is missing or unusable",
             _ => null,
         };
         return rejection is null ? callback : null;
     }
-
-    private static bool IsUsableId(string? id) =>
-        id is { Length: > 0 and <= EventParser.MaxIdLength } && !id.Any(char.IsControl);
 
     private async Task QuarantineAsync(
         ReadOnlyMemory<byte> body, string reason, string taskName, CartReminderCallback? callback, CancellationToken cancellationToken)
