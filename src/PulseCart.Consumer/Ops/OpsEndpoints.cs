@@ -18,8 +18,6 @@ public sealed record ReplayResult(string Id, string Outcome, string? Reason);
 /// <summary>Read-only JSON for operators. Everything hangs off one route group so it is protected in one place.</summary>
 public static class OpsEndpoints
 {
-    public const int MaxIdLength = 200;
-
     /// <summary>
     /// Everything operators see — <c>/ops</c> (page and JSON), <c>/dashboard</c>, <c>/metrics</c> — in one route group,
     /// so the operator policy is enforced in exactly one place.
@@ -106,7 +104,7 @@ public static class OpsEndpoints
     {
         if (!EventParser.IsUsableId(cartId))
         {
-            return TypedResults.BadRequest("cart id must be 1-200 printable characters");
+            return TypedResults.BadRequest("cart id must be 1-200 printable characters without surrounding spaces");
         }
 
         var cart = await grains.GetGrain<ICartGrain>(cartId).GetAsync();
@@ -117,7 +115,7 @@ public static class OpsEndpoints
     {
         if (!EventParser.IsUsableId(orderId))
         {
-            return TypedResults.BadRequest("order id must be 1-200 printable characters");
+            return TypedResults.BadRequest("order id must be 1-200 printable characters without surrounding spaces");
         }
 
         var order = await grains.GetGrain<IOrderGrain>(orderId).GetAsync();
