@@ -21,7 +21,13 @@ public sealed class TelemetryTests(ConsumerFixture fixture) : IClassFixture<Cons
 
         await fixture.Client.SendAsync(Push.EnvelopeOfData("###"));
 
-        var metrics = await fixture.Client.GetStringAsync("/metrics");
+        // The exporter caches a scrape briefly, so read until the last push shows (or give up after 5 s and assert).
+        var metrics = "";
+        for (var attempt = 0; attempt < 25 && !metrics.Contains("pulsecart_quarantine_size"); attempt++)
+        {
+            await Task.Delay(attempt == 0 ? 0 : 200);
+            metrics = await fixture.Client.GetStringAsync("/metrics");
+        }
 
         Assert.Matches("""pulsecart_push_received_total\{[^}]*event_type="order.placed"[^}]*outcome="processed"[^}]*\} [3-9]""", metrics);
         Assert.Matches("""pulsecart_push_received_total\{[^}]*outcome="duplicate"[^}]*\} [3-9]""", metrics);
