@@ -163,6 +163,27 @@ public sealed class CloudTasksQueueTests
     }
 
     [Fact]
+    public async Task RetriesStopWhenTheTotalTimeoutRunsOutSoThePushCanAnswerInTime()
+    {
+        await using var api = await CallbackServer.StartAsync();
+        api.Respond = _ => new Reply(503);
+        var settings = ProdQueue();
+        settings["PulseCart:CloudTasks:MaxClientAttempts"] = "20";
+        settings["PulseCart:CloudTasks:ClientRetryBaseDelay"] = "00:00:00.400";
+        settings["PulseCart:CloudTasks:TotalTimeout"] = "00:00:01";
+        await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), settings);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var failure = await Assert.ThrowsAsync<CloudTasksException>(
+            () => client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(Scenario.NewId(), DateTimeOffset.UtcNow)));
+
+        Assert.InRange(api.Received.Count, 1, 5);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(3), $"took {started.Elapsed}");
+        Assert.Contains("PulseCart:CloudTasks:TotalTimeout", failure.Message);
+        Assert.True(failure.IsTransient);
+    }
+
+    [Fact]
     public async Task ReminderMoreThanThirtyDaysAheadIsRefusedWithoutCallingTheQueue()
     {
         await using var api = await CallbackServer.StartAsync();

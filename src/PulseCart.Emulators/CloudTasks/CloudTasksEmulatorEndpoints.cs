@@ -1,3 +1,4 @@
+using StackExchange.Redis;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -22,6 +23,7 @@ public static class CloudTasksEmulatorEndpoints
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<CloudTasksEmulatorOptions>>().Value;
         endpoints.MapLocalOidcIssuer();
         var group = endpoints.MapGroup(options.PathPrefix).ExcludeFromDescription();
+        group.AddEndpointFilter(StoreUnavailableAs503);
         group.MapPost(QueueRoute, CreateTaskAsync);
         group.MapGet(QueueRoute, ListTasksAsync);
         group.MapGet($"{QueueRoute}/{{task}}", GetTaskAsync);
@@ -98,6 +100,22 @@ public static class CloudTasksEmulatorEndpoints
     }
 
     private static string QueueName(string project, string location, string queue) => $"projects/{project}/locations/{location}/queues/{queue}";
+
+    // Like Cloud Tasks when its backend is down: 503 UNAVAILABLE, which clients retry, rather than an unhandled 500.
+    private static async ValueTask<object?> StoreUnavailableAs503(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            return TypedResults.Json(
+                new ErrorResource(new ErrorDetailResource(503, $"task store unavailable: {exception.Message}", "UNAVAILABLE")),
+                CloudTasksResourceJsonContext.Default.ErrorResource,
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
 
     private static JsonHttpResult<ErrorResource> Error(CloudTasksApiException error) =>
         TypedResults.Json(

@@ -47,6 +47,12 @@ public sealed partial class CloudTasksOptions : IValidatableObject
     /// <summary>How long one call to the Cloud Tasks API may take.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The most one create or delete may take, retries included. A push waits for it, so keep it under the
+    /// subscription's ack deadline (Pub/Sub's default is 10 s); when it runs out the push answers 503 and Pub/Sub retries.
+    /// </summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(8);
+
     /// <summary><c>projects/{ProjectId}/locations/{Location}/queues/{Queue}</c>.</summary>
     public string QueuePath => $"projects/{ProjectId}/locations/{Location}/queues/{Queue}";
 
@@ -109,6 +115,11 @@ public sealed partial class CloudTasksOptions : IValidatableObject
         if (ClientRetryBaseDelay < TimeSpan.Zero || ClientRetryBaseDelay > TimeSpan.FromMinutes(1))
         {
             yield return Invalid("must be between 0 and 1 minute.", nameof(ClientRetryBaseDelay));
+        }
+
+        if (TotalTimeout < TimeSpan.FromSeconds(1) || TotalTimeout > TimeSpan.FromMinutes(10))
+        {
+            yield return Invalid("must be between 1 second and 10 minutes.", nameof(TotalTimeout));
         }
 
         if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > TimeSpan.FromMinutes(5))

@@ -109,8 +109,13 @@ public sealed partial class CloudTasksQueue(
         var client = httpClientFactory.CreateClient(HttpClientName);
         var uri = new Uri($"{_options.BaseUrl.AbsoluteUri.TrimEnd('/')}/v2/{resourcePath}");
         var queuePath = _options.QueuePath;
+        var started = timeProvider.GetTimestamp();
         for (var attempt = 1; ; attempt++)
         {
+            // The whole call, retries included, must end inside the push that is waiting for it.
+            var left = _options.TotalTimeout - timeProvider.GetElapsedTime(started);
+            using var attemptBudget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attemptBudget.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
             string failure;
             HttpStatusCode? status = null;
             string? googleStatus = null;
@@ -125,20 +130,20 @@ public sealed partial class CloudTasksQueue(
                     request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
                 }
 
-                var token = await accessTokens.GetAccessTokenAsync(cancellationToken).ConfigureAwait(false);
+                var token = await accessTokens.GetAccessTokenAsync(attemptBudget.Token).ConfigureAwait(false);
                 if (token is not null)
                 {
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
                 }
 
-                using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                using var response = await client.SendAsync(request, attemptBudget.Token).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode || response.StatusCode == alsoSuccess)
                 {
                     return response.StatusCode;
                 }
 
                 status = response.StatusCode;
-                var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
+                var error = await ReadErrorAsync(response, attemptBudget.Token).ConfigureAwait(false);
                 googleStatus = error?.Status;
                 failure = $"HTTP {(int)response.StatusCode}{(googleStatus is null ? "" : $" {googleStatus}")}: {error?.Message ?? response.ReasonPhrase}";
                 if (!IsTransient(response.StatusCode))
@@ -154,20 +159,21 @@ public sealed partial class CloudTasksQueue(
                 exception = requestException;
                 failure = $"no answer ({requestException.Message})";
             }
-            catch (TaskCanceledException timeout) when (!cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException timeout) when (!cancellationToken.IsCancellationRequested)
             {
                 exception = timeout;
-                failure = $"no answer within {_options.RequestTimeout.TotalSeconds:0.#} s";
-            }
-
-            if (attempt >= _options.MaxClientAttempts)
-            {
-                throw new CloudTasksException(
-                    $"Cloud Tasks could not {operation} task {taskId} on queue {queuePath} after {attempt} attempts: {failure}",
-                    status, googleStatus, exception);
+                failure = $"no answer within {Math.Min(_options.RequestTimeout.TotalSeconds, Math.Max(left.TotalSeconds, 0)):0.#} s";
             }
 
             var delay = ClientRetryDelay(attempt, retryAfter);
+            if (attempt >= _options.MaxClientAttempts || timeProvider.GetElapsedTime(started) + delay >= _options.TotalTimeout)
+            {
+                throw new CloudTasksException(
+                    $"Cloud Tasks could not {operation} task {taskId} on queue {queuePath} after {attempt} attempts: {failure} " +
+                    $"({timeProvider.GetElapsedTime(started).TotalSeconds:0.#} s of PulseCart:CloudTasks:TotalTimeout {_options.TotalTimeout.TotalSeconds:0.#} s)",
+                    status, googleStatus, exception);
+            }
+
             logger.LogWarning(
                 "Cloud Tasks {Operation} of task {TaskId} on queue {Queue} failed ({Failure}); attempt {Attempt} of {MaxAttempts}, retrying in {Delay}",
                 operation, taskId, queuePath, failure, attempt, _options.MaxClientAttempts, delay);
