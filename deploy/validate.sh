@@ -72,6 +72,16 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
+# No Docker daemon here to build it: lint the Dockerfile (the test command proves its publish step).
+step "Dockerfile"
+if "$TOOLS/node_modules/.bin/dockerfilelint" "$DEPLOY_DIR/../Dockerfile" >"$WORK/dockerfilelint.log" 2>&1; then
+    ok "dockerfilelint: no issue"
+else
+    cat "$WORK/dockerfilelint.log" >&2
+    fail "dockerfilelint"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
 step "shell scripts"
 scripts=("$DEPLOY_DIR"/*.sh "$TOOLS"/fakes/*)
 for script in "${scripts[@]}"; do
