@@ -28,6 +28,11 @@ public sealed class RedisPersistenceTests(RedisFixture redis)
         Assert.Single(second.SentWithKey($"order_confirmation:{order}"));
         var view = await client.GetJsonAsync($"/ops/carts/{cart}");
         Assert.Equal("purchased", view.GetProperty("status").GetString());
+
+        // Stored under the service id every cluster mode uses, so a move from one silo to a cluster finds these carts.
+        await using var redisClient = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString);
+        var keys = redisClient.GetServer(redisClient.GetEndPoints()[0]).Keys(pattern: "pulsecart/state/*").Select(key => key.ToString()).ToList();
+        Assert.Contains(keys, key => key.Contains(cart));
     }
 
     [Fact]

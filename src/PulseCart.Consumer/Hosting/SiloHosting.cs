@@ -40,7 +40,8 @@ public static class SiloHosting
             switch (cluster.Mode)
             {
                 case ClusterMode.Localhost:
-                    orleans.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);
+                    // The same service id as the cluster modes, so state in Redis is found whichever mode a deployment runs in.
+                    orleans.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, primarySiloEndpoint: null, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
                     break;
                 case ClusterMode.Redis:
                     orleans.Configure<ClusterOptions>(options =>
