@@ -123,9 +123,7 @@ public sealed class PushHandler(
         ReadOnlyMemory<byte> body, string reason, string? messageId, string? subscription, string? eventId, string? eventType,
         CancellationToken cancellationToken)
     {
-        var (raw, encoding) = RawBody(body);
-        var entry = new QuarantineEntry(
-            Guid.CreateVersion7().ToString("N"), time.GetUtcNow(), "push", reason, messageId, subscription, eventId, eventType, raw, encoding);
+        var entry = QuarantineEntry.Create(time.GetUtcNow(), "push", reason, messageId, subscription, eventId, eventType, body.Span);
 
         // Kept before it is acknowledged: if the quarantine cannot take it, the exception makes Pub/Sub retry.
         await quarantine.AddAsync(entry, cancellationToken);
@@ -160,17 +158,5 @@ public sealed class PushHandler(
         }
 
         return CryptographicOperations.FixedTimeEquals(expected, given) ? null : "message signature does not match";
-    }
-
-    private static (string Raw, string Encoding) RawBody(ReadOnlyMemory<byte> body)
-    {
-        try
-        {
-            return (new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(body.Span), "utf-8");
-        }
-        catch (DecoderFallbackException)
-        {
-            return (Convert.ToBase64String(body.Span), "base64");
-        }
     }
 }

@@ -18,6 +18,28 @@ public sealed record QuarantineEntry(
     DateTimeOffset? ReplayedAt = null,
     string? ReplayOutcome = null)
 {
+    /// <summary>
+    /// A new entry keeping <paramref name="body"/> exactly: as text when it is UTF-8, else as base64, so a replay sends
+    /// the same bytes.
+    /// </summary>
+    public static QuarantineEntry Create(
+        DateTimeOffset receivedAt, string source, string reason, string? messageId, string? subscription,
+        string? eventId, string? eventType, ReadOnlySpan<byte> body)
+    {
+        string raw, encoding;
+        try
+        {
+            (raw, encoding) = (new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(body), "utf-8");
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            (raw, encoding) = (Convert.ToBase64String(body), "base64");
+        }
+
+        return new QuarantineEntry(
+            Guid.CreateVersion7().ToString("N"), receivedAt, source, reason, messageId, subscription, eventId, eventType, raw, encoding);
+    }
+
     /// <summary>The body as received, for a replay through the same path.</summary>
     public byte[] RawBytes() =>
         RawBodyEncoding == "base64" ? Convert.FromBase64String(RawBody) : System.Text.Encoding.UTF8.GetBytes(RawBody);

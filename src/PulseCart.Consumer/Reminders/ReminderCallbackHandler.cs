@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using PulseCart.Abstractions.Carts;
@@ -105,9 +104,7 @@ public sealed class ReminderCallbackHandler(
     private async Task QuarantineAsync(
         ReadOnlyMemory<byte> body, string reason, string taskName, CartReminderCallback? callback, CancellationToken cancellationToken)
     {
-        var entry = new QuarantineEntry(
-            Guid.CreateVersion7().ToString("N"), time.GetUtcNow(), "task", reason, taskName, null,
-            callback?.EventId, "cart.reminder", Encoding.UTF8.GetString(body.Span), "utf-8");
+        var entry = QuarantineEntry.Create(time.GetUtcNow(), "task", reason, taskName, null, callback?.EventId, "cart.reminder", body.Span);
         await quarantine.AddAsync(entry, cancellationToken);
         logger.LogWarning("Quarantined reminder callback {TaskName} as {QuarantineId}: {Reason}", taskName, entry.Id, reason);
     }
