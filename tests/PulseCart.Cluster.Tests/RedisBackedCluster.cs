@@ -42,7 +42,9 @@ public sealed class RedisBackedCluster : IAsyncDisposable
         var builder = new InProcessTestClusterBuilder(silos);
         builder.ConfigureSilo((options, silo) =>
         {
-            silo.AddRedisGrainStorage(GrainStorage.Name, redis => redis.ConfigurationOptions = ConfigurationOptions.Parse(redisConnectionString));
+            silo.Services.AddRedisGrainStorage(GrainStorage.Name, storage => storage
+                .Configure(redis => redis.ConfigurationOptions = ConfigurationOptions.Parse(redisConnectionString))
+                .UseBinaryGrainState());
             silo.Configure<ClusterMembershipOptions>(membership =>
             {
                 // A killed silo is declared dead within a few seconds instead of the production ~30 s, so a test that

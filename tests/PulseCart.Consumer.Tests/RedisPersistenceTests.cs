@@ -1,4 +1,9 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Persistence;
+using Orleans.Storage;
+using PulseCart.Grains.Persistence;
+using StackExchange.Redis;
 
 namespace PulseCart.Consumer.Tests;
 
@@ -30,9 +35,42 @@ public sealed class RedisPersistenceTests(RedisFixture redis)
         Assert.Equal("purchased", view.GetProperty("status").GetString());
 
         // Stored under the service id every cluster mode uses, so a move from one silo to a cluster finds these carts.
-        await using var redisClient = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString);
+        await using var redisClient = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString);
         var keys = redisClient.GetServer(redisClient.GetEndPoints()[0]).Keys(pattern: "pulsecart/state/*").Select(key => key.ToString()).ToList();
         Assert.Contains(keys, key => key.Contains(cart));
+    }
+
+    [Fact]
+    public async Task StateAnEarlierVersionStoredAsJsonStillCountsAfterTheUpgrade()
+    {
+        var order = Push.NewId("o");
+        var cart = Push.NewId("c");
+        var placed = Push.OrderPlaced(Push.NewId("e"), order, "u-1", cartId: cart);
+        var messages = Path.Combine(Directory.CreateTempSubdirectory().FullName, "messages.jsonl");
+
+        // The releases before the binary state format stored Orleans' default: Newtonsoft JSON with type names.
+        await using (var earlier = new ConsumerFactory(RedisSettings, messages, services: services => services
+            .AddOptions<RedisStorageOptions>(GrainStorage.Name)
+            .PostConfigure<IGrainStorageSerializer>((options, json) => options.GrainStorageSerializer = json)))
+        {
+            Assert.Equal("processed", (await earlier.CreateClient().PushAsync(placed)).Outcome());
+        }
+
+        Assert.Equal((byte)'{', (await StoredStateAsync(order)).Span[0]);
+
+        await using var upgraded = new ConsumerFactory(RedisSettings, messages);
+        var client = upgraded.CreateClient();
+        Assert.Equal("duplicate", (await client.PushAsync(placed)).Outcome());
+        Assert.Single(upgraded.SentWithKey($"order_confirmation:{order}"));
+        Assert.Equal("purchased", (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("status").GetString());
+
+        // The order's next write stores it in the current format, and it still reads after a restart.
+        Assert.Equal("processed", (await client.PushAsync(Push.PaymentFailed(Push.NewId("e"), order, "u-1"))).Outcome());
+        Assert.NotEqual((byte)'{', (await StoredStateAsync(order)).Span[0]);
+        await using var restarted = new ConsumerFactory(RedisSettings, messages);
+        var view = await restarted.CreateClient().GetJsonAsync($"/ops/orders/{order}");
+        Assert.Equal(1, view.GetProperty("payment_failures").GetInt32());
+        Assert.Equal(2, view.GetProperty("remembered_event_ids").GetInt32());
     }
 
     [Fact]
@@ -73,6 +111,14 @@ public sealed class RedisPersistenceTests(RedisFixture redis)
         var afterwards = await RetryUntilAcknowledgedAsync(client, placed);
         Assert.Equal("processed", afterwards.Outcome());
         Assert.Single(consumer.SentWithKey($"order_confirmation:{order}"));
+    }
+
+    private async Task<ReadOnlyMemory<byte>> StoredStateAsync(string grainKey)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString);
+        var key = connection.GetServer(connection.GetEndPoints()[0]).Keys(pattern: $"pulsecart/state/*{grainKey}*").Single();
+        byte[]? data = await connection.GetDatabase().HashGetAsync(key, "data");
+        return Assert.IsType<byte[]>(data);
     }
 
     // As Pub/Sub would: keep redelivering until the consumer acknowledges.

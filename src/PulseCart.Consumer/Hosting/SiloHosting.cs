@@ -87,7 +87,9 @@ public static class SiloHosting
             }
             else
             {
-                orleans.AddRedisGrainStorage(GrainStorage.Name, options => options.ConfigurationOptions = redis.Clone());
+                orleans.Services.AddRedisGrainStorage(GrainStorage.Name, storage => storage
+                    .Configure(options => options.ConfigurationOptions = redis.Clone())
+                    .UseBinaryGrainState());
             }
         });
         return builder;
