@@ -1,5 +1,6 @@
 using System.Net;
 using Orleans.Configuration;
+using PulseCart.Consumer.Telemetry;
 using PulseCart.Grains.Persistence;
 using StackExchange.Redis;
 
@@ -35,8 +36,12 @@ public static class SiloHosting
 
         builder.UseOrleans(orleans =>
         {
-            // Grain calls join the trace of the push or callback that made them.
-            orleans.AddActivityPropagation();
+            if (TelemetryHosting.ExportsTraces(builder.Configuration))
+            {
+                // Grain calls join the trace of the push or callback that made them.
+                orleans.AddActivityPropagation();
+            }
+
             switch (cluster.Mode)
             {
                 case ClusterMode.Localhost:

@@ -15,6 +15,10 @@ public static class TelemetryHosting
     /// set, OTLP export of metrics and of a span per push and callback linked to the grain calls; and console logs Cloud Logging can
     /// read (<c>PulseCart:Logging:Format</c> = <c>json</c>, the default outside Development, or <c>text</c>).
     /// </summary>
+    /// <summary>Whether spans go anywhere: only then are they recorded, and grain calls carry the trace context.</summary>
+    public static bool ExportsTraces(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
     public static WebApplicationBuilder AddPulseCartTelemetry(this WebApplicationBuilder builder)
     {
         var telemetry = builder.Services.AddOpenTelemetry()
@@ -23,7 +27,7 @@ public static class TelemetryHosting
                 .AddMeter(ConsumerMetrics.MeterName, CloudTasksEmulator.MeterName, "Microsoft.Orleans")
                 .AddAspNetCoreInstrumentation()
                 .AddPrometheusExporter());
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (ExportsTraces(builder.Configuration))
         {
             // Spans only where they go somewhere: recorded and dropped, they cost a unique event about a tenth of its
             // allocations. Logs carry the request's trace id either way (ASP.NET Core starts that activity itself).
