@@ -8,6 +8,7 @@
 # Options: --rounds R --duration S --warmup S --threads T --connections C --events N --copies C --settle S
 #          --ref GIT_REF  benchmark the consumer as committed at GIT_REF instead of the working tree
 #          --consumer-dll PATH  benchmark an already built PulseCart.Consumer.dll (a candidate change, say)
+#          --consumer-env NAME=VALUE  one more setting for the consumer (repeatable), e.g. PulseCart__Dashboard__Enabled=false
 #          --keep         keep the work directory (service logs, message files)
 #          --priority     run redis, the services and the load generator at nice -10 (needs root): on a shared
 #                         machine it keeps other people's builds from deciding the figures
@@ -18,7 +19,7 @@ BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH")
 
 mode=full rounds=3 duration=10 warmup=5 threads=2 connections=64 events=200 copies=50
-carts=1000000 settle=60 ref="" keep=0 priority=0 prebuilt=""
+carts=1000000 settle=60 ref="" keep=0 priority=0 prebuilt="" consumer_env=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) mode=smoke rounds=1 duration=1 warmup=1 events=20 ;;
@@ -33,9 +34,10 @@ while [ $# -gt 0 ]; do
     --settle) settle=$2; shift ;;
     --ref) ref=$2; shift ;;
     --consumer-dll) prebuilt=$(readlink -f "$2"); shift ;;
+    --consumer-env) [[ $2 == *=* ]] || { echo "run.sh: --consumer-env takes NAME=VALUE" >&2; exit 2; }; consumer_env+=("$2"); shift ;;
     --keep) keep=1 ;;
     --priority) priority=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -99,6 +101,8 @@ fi
 
 [ -f "$consumer_dll" ] || { log "the build left no $consumer_dll; build log:"; tail -30 "$work/build-consumer.log" >&2; exit 1; }
 
+[ ${#consumer_env[@]} -gt 0 ] && consumer_source+=" with ${consumer_env[*]}"
+
 # ---- start redis and the services on free loopback ports -----------------------------------------------------
 read -r redis_port noop_port baseline_port consumer_port silo_port gateway_port < <(driver ports --count 6)
 declare -A port=([no-op]=$noop_port [baseline]=$baseline_port [consumer]=$consumer_port)
@@ -140,7 +144,7 @@ fi
 start consumer $(probe consumer) "${common[@]}" PORT="$consumer_port" PulseCart__Auth__Mode=None PulseCart__Messaging__Sink=file \
   PulseCart__Messaging__FilePath="${messages[consumer]}" \
   PulseCart__Cluster__SiloPort="$silo_port" PulseCart__Cluster__GatewayPort="$gateway_port" \
-  "${consumer_cmd[@]}"
+  "${consumer_env[@]}" "${consumer_cmd[@]}"
 services=(consumer)
 if [ "$mode" != memory ]; then
   start baseline $(probe baseline) "${common[@]}" PORT="$baseline_port" PulseCart__Messaging__FilePath="${messages[baseline]}" \
