@@ -75,6 +75,7 @@ public static class PulseCartHosting
         EmbeddedPubSub.AddPubSub(builder, selfUrl);
 
         builder.AddPulseCartSilo(redis);
+        builder.Services.AddHostedService<IdleMemoryTrimmer>();
         builder.AddPulseCartDashboard();
         builder.AddPulseCartTelemetry();
         return builder;
