@@ -13,7 +13,7 @@ public static class GrainCount
         var gatewayPort = arguments.Number("gateway-port");
         using var host = new HostBuilder()
             .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
-            .UseOrleansClient(client => client.UseLocalhostClustering(gatewayPort))
+            .UseOrleansClient(client => client.UseLocalhostClustering(gatewayPort, serviceId: "pulsecart", clusterId: "pulsecart"))
             .Build();
         await host.StartAsync();
 
