@@ -7,21 +7,22 @@ public sealed class IdleMemoryTrimmerTests
     private const long MiB = 1024 * 1024;
 
     [Fact]
-    public void CollectsOnceWhenABurstEndsAndLeavesAnIdleOrSmallProcessAlone()
+    public void CollectsWhileIdleAfterABurstAndLeavesLoadedOrSettledProcessesAlone()
     {
-        var allocated = 0L;
-        var watch = new QuietWatch(allocated);
-        bool Tick(long allocatedMiB, long committedMiB) => watch.ShouldTrim(allocated += allocatedMiB * MiB, committedMiB * MiB);
+        long deliveries = 0, allocated = 0;
+        var watch = new QuietWatch(deliveries, allocated);
+        bool Check(long newDeliveries, long allocatedMiB, long committedMiB) =>
+            watch.ShouldTrim(deliveries += newDeliveries, allocated += allocatedMiB * MiB, committedMiB * MiB);
 
-        Assert.False(Tick(allocatedMiB: 2, committedMiB: 3000)); // idle since start: nothing was freed
-        Assert.False(Tick(allocatedMiB: 900, committedMiB: 3000)); // under load: the GC runs anyway
-        Assert.False(Tick(allocatedMiB: 700, committedMiB: 4000));
-        Assert.True(Tick(allocatedMiB: 3, committedMiB: 4000)); // the burst is over
-        Assert.False(Tick(allocatedMiB: 1, committedMiB: 300)); // still quiet: once is enough
-        Assert.False(Tick(allocatedMiB: 0, committedMiB: 300));
-        Assert.False(Tick(allocatedMiB: 50, committedMiB: 200));
-        Assert.False(Tick(allocatedMiB: 1, committedMiB: 200)); // quiet again, but too little to be worth a pause
-        Assert.False(Tick(allocatedMiB: 80, committedMiB: 900));
-        Assert.True(Tick(allocatedMiB: 0, committedMiB: 900));
+        Assert.False(Check(newDeliveries: 0, allocatedMiB: 40, committedMiB: 150)); // started, idle, small
+        Assert.False(Check(newDeliveries: 150_000, allocatedMiB: 6_000, committedMiB: 3_000)); // under load: the GC runs anyway
+        Assert.False(Check(newDeliveries: 150_000, allocatedMiB: 6_000, committedMiB: 4_000));
+        Assert.True(Check(newDeliveries: 0, allocatedMiB: 10, committedMiB: 4_000)); // the burst is over
+        Assert.False(Check(newDeliveries: 0, allocatedMiB: 5, committedMiB: 3_800)); // nothing new to collect
+        Assert.True(Check(newDeliveries: 0, allocatedMiB: 700, committedMiB: 4_100)); // grains deactivating: their garbage
+        Assert.False(Check(newDeliveries: 0, allocatedMiB: 2, committedMiB: 600)); // settled
+        Assert.False(Check(newDeliveries: 0, allocatedMiB: 2, committedMiB: 600));
+        Assert.False(Check(newDeliveries: 3, allocatedMiB: 80, committedMiB: 600)); // a few pushes: not idle
+        Assert.False(Check(newDeliveries: 0, allocatedMiB: 1, committedMiB: 200)); // idle, garbage, but too small to matter
     }
 }

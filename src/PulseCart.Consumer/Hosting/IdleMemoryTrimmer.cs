@@ -1,62 +1,63 @@
+using PulseCart.Consumer.Telemetry;
+
 namespace PulseCart.Consumer.Hosting;
 
 /// <summary>
-/// Gives memory back once a burst is over. When idle carts and orders deactivate, their memory is garbage, but the
-/// garbage collector only runs when something allocates: a silo that went quiet after a million carts kept 4 GiB
-/// (bench/README.md). So when the process has been quiet for a whole check interval after activity, one full,
-/// compacting collection returns what the deactivated grains held. It pauses a process that has nothing to do.
+/// Gives memory back once a burst is over. Idle carts and orders deactivate minutes after the last event, and their
+/// memory becomes garbage, but the garbage collector runs only when something allocates: a silo that went quiet after
+/// a million carts kept 4 GiB (bench/README.md). So while no pushes or task callbacks arrive, each check that finds
+/// new garbage (the deactivations themselves allocate) runs one full, compacting collection that returns memory to
+/// the system. It pauses a process that has nothing else to do.
 /// </summary>
-public sealed class IdleMemoryTrimmer(TimeProvider time, ILogger<IdleMemoryTrimmer> logger) : BackgroundService
+public sealed class IdleMemoryTrimmer(ConsumerMetrics metrics, TimeProvider time, ILogger<IdleMemoryTrimmer> logger) : BackgroundService
 {
     public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(30);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(CheckInterval, time);
-        var watch = new QuietWatch(GC.GetTotalAllocatedBytes());
+        var watch = new QuietWatch(metrics.Deliveries, GC.GetTotalAllocatedBytes());
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            if (watch.ShouldTrim(GC.GetTotalAllocatedBytes(), GC.GetGCMemoryInfo().TotalCommittedBytes))
+            if (watch.ShouldTrim(metrics.Deliveries, GC.GetTotalAllocatedBytes(), GC.GetGCMemoryInfo().TotalCommittedBytes))
             {
                 var before = Environment.WorkingSet;
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 logger.LogInformation(
-                    "Quiet after a burst: collected what deactivated grains held, working set {BeforeMiB} MiB -> {AfterMiB} MiB",
-                    before >> 20, Environment.WorkingSet >> 20);
+                    "No deliveries for {Interval}: collected what deactivated grains held, working set {BeforeMiB} MiB -> {AfterMiB} MiB",
+                    CheckInterval, before >> 20, Environment.WorkingSet >> 20);
             }
         }
     }
 }
 
-/// <summary>Decides, once per check interval, whether a burst has just ended with memory worth giving back.</summary>
-public sealed class QuietWatch(long allocatedBytes)
+/// <summary>Decides, once per check interval, whether an idle process holds garbage worth a full collection.</summary>
+public sealed class QuietWatch(long deliveries, long allocatedBytes)
 {
-    /// <summary>Allocating less than this in a check interval counts as quiet (one push allocates about 40 KB).</summary>
-    public const long QuietBytes = 16 * 1024 * 1024;
+    /// <summary>Allocated since the last collection it asked for: less than this is not worth a pause.</summary>
+    public const long NewGarbageBytes = 64 * 1024 * 1024;
 
-    /// <summary>Below this much committed memory a full collection is not worth its pause.</summary>
+    /// <summary>Below this much committed memory there is nothing to give back.</summary>
     public const long WorthTrimmingBytes = 256 * 1024 * 1024;
 
-    private long _allocatedBytes = allocatedBytes;
-    private bool _busySinceLastTrim;
+    private long _deliveries = deliveries;
+    private long _allocatedAtLastTrim = allocatedBytes;
 
-    /// <summary>True once per quiet spell that follows activity: an idle heap of live data is left alone.</summary>
-    public bool ShouldTrim(long allocatedBytes, long committedBytes)
+    /// <summary>
+    /// True when no delivery arrived since the last check, enough has been allocated since the last trim to have left
+    /// garbage (a burst, or the deactivations after it), and the process holds enough memory to matter. Under load it
+    /// never fires (the GC runs anyway); an idle process holding live data is left alone after one collection.
+    /// </summary>
+    public bool ShouldTrim(long deliveries, long allocatedBytes, long committedBytes)
     {
-        var quiet = allocatedBytes - _allocatedBytes < QuietBytes;
-        _allocatedBytes = allocatedBytes;
-        if (!quiet)
-        {
-            _busySinceLastTrim = true;
-            return false;
-        }
-
-        if (!_busySinceLastTrim || committedBytes <= WorthTrimmingBytes)
+        var quiet = deliveries == _deliveries;
+        _deliveries = deliveries;
+        if (!quiet || allocatedBytes - _allocatedAtLastTrim < NewGarbageBytes || committedBytes <= WorthTrimmingBytes)
         {
             return false;
         }
 
-        _busySinceLastTrim = false;
+        _allocatedAtLastTrim = allocatedBytes;
         return true;
     }
 }

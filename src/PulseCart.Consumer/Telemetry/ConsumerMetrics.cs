@@ -38,8 +38,14 @@ public sealed class ConsumerMetrics
             description: "Entries in the quarantine");
     }
 
+    private long _deliveries;
+
+    /// <summary>Pushes and task callbacks handled so far: work arriving, as opposed to the silo's housekeeping.</summary>
+    public long Deliveries => Interlocked.Read(ref _deliveries);
+
     public void PushReceived(string? eventType, string outcome, TimeSpan elapsed)
     {
+        Interlocked.Increment(ref _deliveries);
         var type = eventType is null ? "unknown" : EventTypes.IsRouted(eventType) ? eventType : "other";
         var tags = new TagList { { "event_type", type }, { "outcome", outcome } };
         _received.Add(1, tags);
@@ -49,6 +55,9 @@ public sealed class ConsumerMetrics
     public void MessageSent(string template, string sink) =>
         _messages.Add(1, new TagList { { "template", template }, { "sink", sink } });
 
-    public void Reminder(string outcome, string? reason = null) =>
+    public void Reminder(string outcome, string? reason = null)
+    {
+        Interlocked.Increment(ref _deliveries);
         _reminders.Add(1, new TagList { { "outcome", outcome }, { "reason", reason ?? "" } });
+    }
 }
