@@ -48,10 +48,14 @@ public static class PushEndpoints
         {
             loggerFactory.CreateLogger(typeof(PushEndpoints)).LogWarning(
                 exception, "Push not acknowledged after a transient failure; Pub/Sub will redeliver");
-            return TypedResults.Problem(
-                $"transient failure, retry later: {exception.GetType().Name}", statusCode: StatusCodes.Status503ServiceUnavailable);
+            return RetryLater(exception);
         }
     }
+
+    /// <summary>The answer to a transient failure: 503, so that Pub/Sub or Cloud Tasks delivers again later.</summary>
+    internal static ProblemHttpResult RetryLater(Exception exception) =>
+        TypedResults.Problem(
+            $"transient failure, retry later: {exception.GetType().Name}", statusCode: StatusCodes.Status503ServiceUnavailable);
 
     /// <summary>Reads at most <paramref name="limit"/> bytes; null when the body is larger.</summary>
     internal static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)

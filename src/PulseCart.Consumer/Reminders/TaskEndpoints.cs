@@ -39,8 +39,7 @@ public static class TaskEndpoints
         {
             loggerFactory.CreateLogger(typeof(TaskEndpoints)).LogWarning(
                 exception, "Reminder callback failed; Cloud Tasks will retry");
-            return TypedResults.Problem(
-                $"transient failure, retry later: {exception.GetType().Name}", statusCode: StatusCodes.Status503ServiceUnavailable);
+            return PushEndpoints.RetryLater(exception);
         }
     }
 }
