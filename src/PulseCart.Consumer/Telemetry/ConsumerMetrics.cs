@@ -40,7 +40,10 @@ public sealed class ConsumerMetrics
 
     private long _deliveries;
 
-    /// <summary>Pushes and task callbacks handled so far: work arriving, as opposed to the silo's housekeeping.</summary>
+    /// <summary>
+    /// Moves with every push and every reminder outcome (so with every task callback): it tells work arriving from the
+    /// silo's housekeeping. Not an exact count: an abandonment's push moves it twice.
+    /// </summary>
     public long Deliveries => Interlocked.Read(ref _deliveries);
 
     public void PushReceived(string? eventType, string outcome, TimeSpan elapsed)
