@@ -1,4 +1,3 @@
-using System.Net;
 using PulseCart.Emulators.CloudTasks;
 using PulseCart.Emulators.Oidc;
 using PulseCart.Google.CloudTasks;
@@ -29,7 +28,7 @@ public static class EmbeddedCloudTasks
             const string Emulated = $"{CloudTasksEmulatorOptions.Section}:Queues:0";
 
             // Defaults only: anything configured explicitly wins. The queue mirrors deploy/'s production queue.
-            SetDefaults(builder.Configuration, new Dictionary<string, string?>
+            EmbeddedEmulator.SetDefaults(builder.Configuration, new Dictionary<string, string?>
             {
                 [$"{CloudTasksOptions.Section}:BaseUrl"] = $"{selfUrl}/emulators/cloudtasks",
                 [$"{CloudTasksOptions.Section}:ProjectId"] = LocalProject,
@@ -71,18 +70,7 @@ public static class EmbeddedCloudTasks
             return app;
         }
 
-        app.MapCloudTasksEmulator().AddEndpointFilter(LoopbackOnly);
+        app.MapCloudTasksEmulator().AddEndpointFilter(EmbeddedEmulator.LoopbackOnly("Cloud Tasks"));
         return app;
-    }
-
-    private static ValueTask<object?> LoopbackOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        context.HttpContext.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote)
-            ? next(context)
-            : ValueTask.FromResult<object?>(TypedResults.Problem("the embedded Cloud Tasks emulator serves this machine only", statusCode: StatusCodes.Status403Forbidden));
-
-    private static void SetDefaults(IConfigurationManager configuration, Dictionary<string, string?> defaults)
-    {
-        var missing = defaults.Where(setting => string.IsNullOrWhiteSpace(configuration[setting.Key])).ToDictionary();
-        configuration.AddInMemoryCollection(missing);
     }
 }

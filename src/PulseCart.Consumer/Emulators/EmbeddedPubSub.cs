@@ -1,4 +1,3 @@
-using System.Net;
 using PulseCart.Emulators.PubSub;
 
 namespace PulseCart.Consumer.Emulators;
@@ -34,7 +33,7 @@ public static class EmbeddedPubSub
         // production allows 60 s and 10 attempts, the smaller numbers here show a slow or failing consumer sooner.
         // PulseCart:Auth:JwksUri is left alone: the embedded Cloud Tasks wiring points it at the local issuer, and
         // pointing it there from here would reject Google's own tokens wherever Cloud Tasks is real.
-        SetDefaults(builder.Configuration, new Dictionary<string, string?>
+        EmbeddedEmulator.SetDefaults(builder.Configuration, new Dictionary<string, string?>
         {
             [$"{Emulator}:Topics:0"] = Topic,
             [$"{Emulator}:Topics:1"] = DeadLetterTopic,
@@ -64,18 +63,7 @@ public static class EmbeddedPubSub
             return app;
         }
 
-        app.MapPubSubEmulator().AddEndpointFilter(LoopbackOnly);
+        app.MapPubSubEmulator().AddEndpointFilter(EmbeddedEmulator.LoopbackOnly("Pub/Sub"));
         return app;
-    }
-
-    private static ValueTask<object?> LoopbackOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        context.HttpContext.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote)
-            ? next(context)
-            : ValueTask.FromResult<object?>(TypedResults.Problem("the embedded Pub/Sub emulator serves this machine only", statusCode: StatusCodes.Status403Forbidden));
-
-    private static void SetDefaults(IConfigurationManager configuration, Dictionary<string, string?> defaults)
-    {
-        var missing = defaults.Where(setting => string.IsNullOrWhiteSpace(configuration[setting.Key])).ToDictionary();
-        configuration.AddInMemoryCollection(missing);
     }
 }
