@@ -48,10 +48,18 @@ def iso(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+HANDED_OUT_PORTS = set()
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port not handed out before in this run: the kernel may give a port it just released again."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in HANDED_OUT_PORTS:
+            HANDED_OUT_PORTS.add(port)
+            return port
 
 
 # ---- processes -------------------------------------------------------------------------------------------------------

@@ -87,8 +87,8 @@ public sealed class ConsumerSilos : IAsyncDisposable
             ["PulseCart:Cluster:Mode"] = "redis",
             ["PulseCart:Cluster:ClusterId"] = ClusterId,
             ["PulseCart:Cluster:ServiceId"] = ServiceId,
-            ["PulseCart:Cluster:SiloPort"] = RedisServer.FreePort().ToString(),
-            ["PulseCart:Cluster:GatewayPort"] = RedisServer.FreePort().ToString(),
+            ["PulseCart:Cluster:SiloPort"] = FreePorts.Next().ToString(),
+            ["PulseCart:Cluster:GatewayPort"] = FreePorts.Next().ToString(),
         });
         builder.AddPulseCartSilo(ConfigurationOptions.Parse(_redis));
         builder.Services.AddSingleton(TimeProvider.System);

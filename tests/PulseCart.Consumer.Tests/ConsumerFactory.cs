@@ -28,7 +28,7 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
     {
         _services = services;
         // Real Kestrel on a free loopback port: the embedded Cloud Tasks emulator calls the consumer back over HTTP.
-        Port = RedisServer.FreePort();
+        Port = FreePorts.Next();
         UseKestrel(Port);
         MessagesFile = messagesFile ?? Path.Combine(Directory.CreateTempSubdirectory("pulsecart-messages-").FullName, "messages.jsonl");
         _settings = new Dictionary<string, string?>
@@ -36,8 +36,8 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
             ["urls"] = $"http://127.0.0.1:{Port}",
             ["PulseCart:Messaging:Sink"] = "file",
             ["PulseCart:Messaging:FilePath"] = MessagesFile,
-            ["PulseCart:Cluster:SiloPort"] = RedisServer.FreePort().ToString(),
-            ["PulseCart:Cluster:GatewayPort"] = RedisServer.FreePort().ToString(),
+            ["PulseCart:Cluster:SiloPort"] = FreePorts.Next().ToString(),
+            ["PulseCart:Cluster:GatewayPort"] = FreePorts.Next().ToString(),
             ["Logging:LogLevel:Orleans"] = "Warning",
             ["PulseCart:Operators:TokenSha256"] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(OperatorToken))),
         };

@@ -68,7 +68,7 @@ public sealed class ConsumerEndToEndTests
 
         public EmbeddedConsumer()
         {
-            var port = RedisServer.FreePort();
+            var port = FreePorts.Next();
             UseKestrel(port);
             MessagesFile = Path.Combine(Directory.CreateTempSubdirectory("pulsecart-pubsub-").FullName, "messages.jsonl");
             var self = $"http://127.0.0.1:{port}";
@@ -77,8 +77,8 @@ public sealed class ConsumerEndToEndTests
                 ["urls"] = self,
                 ["PulseCart:Messaging:Sink"] = "file",
                 ["PulseCart:Messaging:FilePath"] = MessagesFile,
-                ["PulseCart:Cluster:SiloPort"] = RedisServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["PulseCart:Cluster:GatewayPort"] = RedisServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["PulseCart:Cluster:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["PulseCart:Cluster:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["PulseCart:Auth:Mode"] = "oidc",
                 ["PulseCart:Auth:Audience"] = $"{self}/consumer/push",
                 ["PulseCart:Auth:AllowedServiceAccounts:0"] = EmbeddedPubSub.LocalServiceAccount,

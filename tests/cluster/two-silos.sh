@@ -26,8 +26,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+# Distinct free loopback ports, held open together while chosen: asked for one after the other, the kernel may hand out
+# a port it has just released again.
+free_ports() {
+  python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))' "$1"
 }
 
 for tool in redis-server redis-cli python3 curl; do
@@ -41,7 +46,8 @@ if ! dotnet build src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release -n
 fi
 dll=src/PulseCart.Consumer/bin/Release/net10.0/PulseCart.Consumer.dll
 
-redis_port=$(free_port)
+read -r -a ports < <(free_ports 7) # Redis, then HTTP, silo and gateway for each of the two consumers
+redis_port=${ports[0]}
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save "" --appendonly no >"$work/redis.log" 2>&1 &
 pids[redis]=$!
 for _ in $(seq 1 100); do
@@ -52,11 +58,9 @@ redis="127.0.0.1:$redis_port,abortConnect=false"
 
 declare -A http=()
 start_consumer() {
-  local name=$1
-  http[$name]=$(free_port)
-  local silo gateway
-  silo=$(free_port)
-  gateway=$(free_port)
+  local name=$1 first=$2
+  http[$name]=${ports[$first]}
+  local silo=${ports[$((first + 1))]} gateway=${ports[$((first + 2))]}
   # A reminder must not fall due during the run: each process also runs the embedded Cloud Tasks emulator, and both
   # would dispatch from the one Redis store (see the report printed below).
   env ASPNETCORE_ENVIRONMENT=Development \
@@ -88,8 +92,8 @@ wait_ready() {
 
 echo "== start redis-server :$redis_port and two consumers in one cluster"
 started=$SECONDS
-start_consumer a
-start_consumer b
+start_consumer a 1
+start_consumer b 4
 wait_ready a
 wait_ready b
 echo "   both ready after $((SECONDS - started)) s; membership rows in Redis (pulsecart/members/pulsecart):"
