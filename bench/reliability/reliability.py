@@ -154,6 +154,38 @@ class Processes:
             self.stop(name)
 
 
+class Stack:
+    """One scenario's redis-server and consumer on free loopback ports. Either can be killed and started again: on the
+    same ports, the consumer with the same settings, the redis-server on the same directory."""
+
+    def __init__(self, procs, work, name, settings, durable=False):
+        self.procs, self.durable = procs, durable
+        self.redis_name, self.consumer_name = f"{name}-redis", f"{name}-consumer"
+        self.redis_dir = os.path.join(work, self.redis_name)
+        self.redis_port, self.port, self.silo, self.gateway = free_port(), free_port(), free_port(), free_port()
+        self.settings = {"PulseCart__Redis": f"127.0.0.1:{self.redis_port}", "PulseCart__Cluster__SiloPort": self.silo,
+                         "PulseCart__Cluster__GatewayPort": self.gateway, **settings}
+
+    def start(self):
+        """Seconds until the consumer was ready, Redis started first."""
+        self.start_redis()
+        return self.start_consumer()
+
+    def start_redis(self):
+        self.procs.redis(self.redis_name, self.redis_port, self.redis_dir, self.durable)
+
+    def start_consumer(self):
+        """Seconds until the consumer was ready."""
+        self.procs.consumer(self.consumer_name, self.port, self.settings)
+        return self.procs.wait_ready(self.consumer_name, self.port)
+
+    def kill9_redis(self):
+        self.procs.kill9(self.redis_name)
+
+    def kill9_consumer(self):
+        self.procs.kill9(self.consumer_name)
+
+
 def redis_cli(port, *args):
     try:
         return subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--raw", *args],
@@ -467,14 +499,10 @@ def scenario_crash(args, procs):
         + [plan.abandoned(i) for i in range(carts)]
     rng.shuffle(messages)
     sink = os.path.join(args.work, "crash-messages.jsonl")
-    redis_port, port, silo, gateway = free_port(), free_port(), free_port(), free_port()
-    procs.redis("crash-redis", redis_port, os.path.join(args.work, "crash-redis"), durable=False)
-    settings = {"PulseCart__Redis": f"127.0.0.1:{redis_port}", "PulseCart__Messaging__Sink": "file",
-                "PulseCart__Messaging__FilePath": sink, "PulseCart__Cluster__SiloPort": silo,
-                "PulseCart__Cluster__GatewayPort": gateway}
-    procs.consumer("crash-consumer", port, settings)
-    ready = procs.wait_ready("crash-consumer", port)
-    log(f"redis :{redis_port}, consumer :{port} (silo {silo}, gateway {gateway}) ready in {ready:.1f} s")
+    stack = Stack(procs, args.work, "crash", {"PulseCart__Messaging__Sink": "file", "PulseCart__Messaging__FilePath": sink})
+    port, redis_port = stack.port, stack.redis_port
+    ready = stack.start()
+    log(f"redis :{redis_port}, consumer :{port} (silo {stack.silo}, gateway {stack.gateway}) ready in {ready:.1f} s")
 
     kill_after = int(len(messages) * args.kill_at)
     log(f"load: {len(messages)} events ({orders} order.placed, {carts} cart.updated, {carts} cart.abandoned), "
@@ -485,7 +513,7 @@ def scenario_crash(args, procs):
     while pusher.acked < kill_after and any(t.is_alive() for t in threads):
         time.sleep(0.002)
     killed_at = time.monotonic()
-    procs.kill9("crash-consumer")
+    stack.kill9_consumer()
     before_lines, torn_before = read_messages(sink)
     for thread in threads:
         thread.join()
@@ -497,8 +525,7 @@ def scenario_crash(args, procs):
         f"{len(unacked)} not (of which {len(in_flight_at_kill)} in flight at the kill); "
         f"{len(before_lines)} message lines in the file at the kill")
 
-    procs.consumer("crash-consumer", port, settings)
-    restart = procs.wait_ready("crash-consumer", port)
+    restart = stack.start_consumer()
     log(f"restarted (same Redis, same file, same ports): ready in {restart:.1f} s")
 
     # Pub/Sub redelivers what was not acknowledged, and may deliver acknowledged messages again too.
@@ -578,14 +605,10 @@ def scenario_redis_outage(args, procs):
     schedule = paced_units(plan, units, args.rate, builders)
     messages = [m for _, m in schedule]
     sink = os.path.join(args.work, "redis-messages.jsonl")
-    redis_dir = os.path.join(args.work, "redis-redis")
-    redis_port, port, silo, gateway = free_port(), free_port(), free_port(), free_port()
-    procs.redis("redis-redis", redis_port, redis_dir, durable=True)
-    settings = {"PulseCart__Redis": f"127.0.0.1:{redis_port}", "PulseCart__Messaging__Sink": "file",
-                "PulseCart__Messaging__FilePath": sink, "PulseCart__Cluster__SiloPort": silo,
-                "PulseCart__Cluster__GatewayPort": gateway}
-    procs.consumer("redis-consumer", port, settings)
-    ready = procs.wait_ready("redis-consumer", port)
+    stack = Stack(procs, args.work, "redis", {"PulseCart__Messaging__Sink": "file", "PulseCart__Messaging__FilePath": sink},
+                  durable=True)
+    port, redis_port = stack.port, stack.redis_port
+    ready = stack.start()
     log(f"redis :{redis_port} (AOF, fsync always: the kill loses no write Redis acknowledged), consumer :{port} "
         f"ready in {ready:.1f} s")
     log(f"load: {len(messages)} events over {args.load_seconds:.0f} s ({args.rate:.0f}/s; order.placed, cart.updated, "
@@ -597,10 +620,10 @@ def scenario_redis_outage(args, procs):
     threads = pusher.run(schedule)
     time.sleep(max(0.0, started + args.outage_at - time.monotonic()))
     acked_at_kill = pusher.acked
-    procs.kill9("redis-redis")
+    stack.kill9_redis()
     down_at = time.monotonic()
     time.sleep(args.outage)
-    procs.redis("redis-redis", redis_port, redis_dir, durable=True)
+    stack.start_redis()
     up_at = time.monotonic()
     for thread in threads:
         thread.join()
@@ -649,9 +672,8 @@ def scenario_redis_outage(args, procs):
         failures.append(f"{len(never)} messages never acknowledged within {args.patience:.0f} s of redelivery")
 
     # Read everything back from Redis through a fresh process, so nothing only held in memory counts.
-    procs.kill9("redis-consumer")
-    procs.consumer("redis-consumer", port, settings)
-    restart = procs.wait_ready("redis-consumer", port)
+    stack.kill9_consumer()
+    restart = stack.start_consumer()
     log(f"consumer killed and restarted to read state back from Redis only: ready in {restart:.1f} s")
     redeliver_sample(port, [m for m in messages if m.acked_at], 0.2, "sample", failures, args.run)
     check_effects(port, redis_port, plan, messages, failures)
@@ -729,13 +751,10 @@ def scenario_sink_outage(args, procs):
         units = int(args.rate * args.load_seconds / len(builders))
         schedule = paced_units(plan, units, args.rate, builders)
         messages = [m for _, m in schedule]
-        redis_port, port, silo, gateway = free_port(), free_port(), free_port(), free_port()
-        procs.redis("sink-redis", redis_port, os.path.join(args.work, "sink-redis"), durable=False)
-        settings = {"PulseCart__Redis": f"127.0.0.1:{redis_port}", "PulseCart__Messaging__Sink": "webhook",
-                    "PulseCart__Messaging__WebhookUrl": f"http://127.0.0.1:{webhook.port}/messages",
-                    "PulseCart__Cluster__SiloPort": silo, "PulseCart__Cluster__GatewayPort": gateway}
-        procs.consumer("sink-consumer", port, settings)
-        ready = procs.wait_ready("sink-consumer", port)
+        stack = Stack(procs, args.work, "sink", {"PulseCart__Messaging__Sink": "webhook",
+                                                 "PulseCart__Messaging__WebhookUrl": f"http://127.0.0.1:{webhook.port}/messages"})
+        port, redis_port = stack.port, stack.redis_port
+        ready = stack.start()
         log(f"webhook :{webhook.port} (503 for the first {args.outage:.0f} s of requests, then 202), redis :{redis_port}, "
             f"consumer :{port} ready in {ready:.1f} s")
         log(f"load: {len(messages)} events over {args.load_seconds:.0f} s ({units} order.placed, {units} payment.failed "
@@ -807,13 +826,10 @@ def scenario_reminder_crash(args, procs):
                 for i in range(n)]
 
     sink = os.path.join(args.work, "remind-messages.jsonl")
-    redis_port, port, silo, gateway = free_port(), free_port(), free_port(), free_port()
-    procs.redis("remind-redis", redis_port, os.path.join(args.work, "remind-redis"), durable=False)
-    settings = {"PulseCart__Redis": f"127.0.0.1:{redis_port}", "PulseCart__Messaging__Sink": "file",
-                "PulseCart__Messaging__FilePath": sink, "PulseCart__Cluster__SiloPort": silo,
-                "PulseCart__Cluster__GatewayPort": gateway, "PulseCart__Reminders__Delay": args.delay}
-    procs.consumer("remind-consumer", port, settings)
-    ready = procs.wait_ready("remind-consumer", port)
+    stack = Stack(procs, args.work, "remind", {"PulseCart__Messaging__Sink": "file", "PulseCart__Messaging__FilePath": sink,
+                                               "PulseCart__Reminders__Delay": args.delay})
+    port, redis_port = stack.port, stack.redis_port
+    ready = stack.start()
     log(f"redis :{redis_port}, consumer :{port} ready in {ready:.1f} s; PulseCart__Reminders__Delay={args.delay}")
 
     # occurred_at = now, taken once the consumer is ready, so the reminders fall due `delay` after the push.
@@ -828,13 +844,12 @@ def scenario_reminder_crash(args, procs):
         f"{acked} acknowledged, outcomes {outcome_counts(attempts_in(messages))}")
     time.sleep(max(0.0, started + args.kill_at - time.monotonic()))
     tasks_before = len(reminder_tasks(redis_port))
-    procs.kill9("remind-consumer")
+    stack.kill9_consumer()
     killed = time.monotonic() - started
     lines_at_kill = [line for line in read_messages(sink)[0] if line["template"] == "cart_abandonment_reminder"]
     log(f"kill -9 at {killed:.1f} s ({utc_now()}): {tasks_before} tasks in the emulator's Redis store, "
         f"{len(lines_at_kill)} reminders sent so far")
-    procs.consumer("remind-consumer", port, settings)
-    restart = procs.wait_ready("remind-consumer", port)
+    restart = stack.start_consumer()
     restarted_at = time.time()
     due_at = due.timestamp()
     log(f"restarted on the same ports, ready in {restart:.1f} s ({utc_now()}); waiting {args.wait:.0f} s")
