@@ -54,6 +54,8 @@ public static class EmbeddedCloudTasks
             {
                 builder.Services.AddCloudTasksEmulator();
             }
+
+            EmbeddedEmulator.AddOwnPorts(builder.Services);
         }
 
         builder.Services.AddCloudTasksQueue();

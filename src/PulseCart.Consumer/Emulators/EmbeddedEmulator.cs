@@ -1,4 +1,5 @@
 using System.Net;
+using PulseCart.Emulators.Hosting;
 
 namespace PulseCart.Consumer.Emulators;
 
@@ -13,6 +14,13 @@ internal static class EmbeddedEmulator
         (context, next) => context.HttpContext.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote)
             ? next(context)
             : ValueTask.FromResult<object?>(TypedResults.Problem($"the embedded {name} emulator serves this machine only", statusCode: StatusCodes.Status403Forbidden));
+
+    /// <summary>
+    /// Also serves the embedded twins on their own ports (gRPC and REST at the root, where the official clients look), as
+    /// long as those ports are free: a laptop may already run Google's emulator on 8085, and a taken port only costs that
+    /// listener, with a warning.
+    /// </summary>
+    public static void AddOwnPorts(IServiceCollection services) => services.AddEmulatorListeners(portsRequired: false);
 
     /// <summary>Adds each default the configuration does not already set.</summary>
     public static void SetDefaults(IConfigurationManager configuration, Dictionary<string, string?> defaults)

@@ -50,6 +50,7 @@ public static class EmbeddedPubSub
         });
 
         builder.Services.AddPubSubEmulator();
+        EmbeddedEmulator.AddOwnPorts(builder.Services);
     }
 
     /// <summary>

@@ -23,8 +23,6 @@ internal sealed class CloudTasksDispatcher(
 {
     private static readonly TimeSpan StoreFailurePause = TimeSpan.FromSeconds(1);
 
-    // Task.Delay cannot wait longer than about 49 days; the loop simply looks again after this.
-
     // Headers Cloud Tasks sets itself; a task cannot supply its own.
     private static readonly string[] ReservedHeaderPrefixes = ["X-CloudTasks-", "X-Google-", "X-AppEngine-"];
     private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
@@ -36,27 +34,39 @@ internal sealed class CloudTasksDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var loops = new List<Task>();
         try
         {
-            await Task.WhenAll(emulator.Queues.Values.Select(queue => RunQueueAsync(queue, stoppingToken))).ConfigureAwait(false);
+            await foreach (var queue in emulator.AddedQueues.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                loops.Add(RunQueueAsync(queue, stoppingToken));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
         }
         finally
         {
             // Dispatches cut short by shutdown leave their task as it was, to be sent again after a restart.
+            await Task.WhenAll(loops).ConfigureAwait(false);
             await Task.WhenAll(_dispatches.Keys).ConfigureAwait(false);
         }
     }
 
     private async Task RunQueueAsync(QueueRuntime queue, CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        // Off the reading loop, so one queue's start never holds up the next queue's.
+        await Task.Yield();
+        using var running = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, queue.Deleted.Token);
+        var token = running.Token;
+        while (!token.IsCancellationRequested)
         {
             try
             {
-                var wakeAt = await StartDueDispatchesAsync(queue, stoppingToken).ConfigureAwait(false);
-                await Parking.ParkAsync(queue, timeProvider, wakeAt, stoppingToken).ConfigureAwait(false);
+                var wakeAt = await StartDueDispatchesAsync(queue, token).ConfigureAwait(false);
+                await Parking.ParkAsync(queue, timeProvider, wakeAt, token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 return;
             }
@@ -66,7 +76,7 @@ internal sealed class CloudTasksDispatcher(
                 try
                 {
                     // Real time on purpose: a broken store should be retried even while a test's fake clock stands still.
-                    await Task.Delay(StoreFailurePause, stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(StoreFailurePause, token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -80,6 +90,19 @@ internal sealed class CloudTasksDispatcher(
     private async Task<DateTimeOffset?> StartDueDispatchesAsync(QueueRuntime queue, CancellationToken stoppingToken)
     {
         queue.Wake.Reset();
+        while (queue.RunNow.TryDequeue(out var forced))
+        {
+            if (!queue.InFlight.ContainsKey(forced) && await store.GetAsync(forced).ConfigureAwait(false) is { } task)
+            {
+                StartDispatch(queue, task, stoppingToken);
+            }
+        }
+
+        if (queue.Paused)
+        {
+            return null;
+        }
+
         var now = timeProvider.GetUtcNow();
         var due = await store.DueAsync(queue.Name, now, queue.FetchLimit).ConfigureAwait(false);
         foreach (var name in due)
@@ -105,15 +128,20 @@ internal sealed class CloudTasksDispatcher(
                 return nextSlot;
             }
 
-            queue.InFlight[name] = 0;
-            var dispatch = DispatchAsync(queue, task, stoppingToken);
-            _dispatches[dispatch] = 0;
-            _ = dispatch.ContinueWith(finished => _dispatches.TryRemove(finished, out _), TaskScheduler.Default);
+            StartDispatch(queue, task, stoppingToken);
         }
 
         return due.Count == queue.FetchLimit
             ? timeProvider.GetUtcNow()
             : await store.NextDueAfterAsync(queue.Name, now).ConfigureAwait(false);
+    }
+
+    private void StartDispatch(QueueRuntime queue, EmulatedTask task, CancellationToken stoppingToken)
+    {
+        queue.InFlight[task.Name] = 0;
+        var dispatch = DispatchAsync(queue, task, stoppingToken);
+        _dispatches[dispatch] = 0;
+        _ = dispatch.ContinueWith(finished => _dispatches.TryRemove(finished, out _), TaskScheduler.Default);
     }
 
     private async Task DispatchAsync(QueueRuntime queue, EmulatedTask task, CancellationToken stoppingToken)
@@ -257,7 +285,7 @@ internal sealed class CloudTasksDispatcher(
         request.Headers.Add("X-CloudTasks-TaskName", task.Id);
         request.Headers.Add("X-CloudTasks-TaskRetryCount", task.DispatchCount.ToString(CultureInfo.InvariantCulture));
         request.Headers.Add("X-CloudTasks-TaskExecutionCount", task.ExecutionCount.ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add("X-CloudTasks-TaskETA", GoogleWireFormat.EpochSeconds(task.ScheduleTime));
+        request.Headers.Add("X-CloudTasks-TaskETA", EpochSeconds(task.ScheduleTime));
         if (task.DispatchCount > 0)
         {
             if (task.LastAttempt?.ResponseCode is { } previous)
@@ -279,6 +307,11 @@ internal sealed class CloudTasksDispatcher(
 
         return request;
     }
+
+    /// <summary>Seconds since the Unix epoch with a fraction, as in <c>X-CloudTasks-TaskETA</c>.</summary>
+    private static string EpochSeconds(DateTimeOffset value) =>
+        decimal.Divide(value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks, TimeSpan.TicksPerSecond)
+            .ToString("0.0######", CultureInfo.InvariantCulture);
 
     private TimeSpan? RetryAfter(RetryConditionHeaderValue? header) =>
         header switch

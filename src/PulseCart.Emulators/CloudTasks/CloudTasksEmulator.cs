@@ -1,7 +1,16 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PulseCart.Emulators.Api;
+using PulseCart.GoogleApis.CloudTasks.V2;
+using CloudTask = PulseCart.GoogleApis.CloudTasks.V2.Task;
+using HttpMethod = PulseCart.GoogleApis.CloudTasks.V2.HttpMethod;
+using Task = System.Threading.Tasks.Task;
 
 namespace PulseCart.Emulators.CloudTasks;
 
@@ -26,7 +35,6 @@ public sealed partial class CloudTasksEmulator
     private static readonly TimeSpan MinDispatchDeadline = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan MaxDispatchDeadline = TimeSpan.FromMinutes(30);
     private static readonly TimeSpan DefaultDispatchDeadline = TimeSpan.FromMinutes(10);
-    private static readonly HashSet<string> HttpMethods = ["POST", "GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"];
 
     private readonly ICloudTaskStore _store;
     private readonly TimeProvider _timeProvider;
@@ -34,6 +42,8 @@ public sealed partial class CloudTasksEmulator
     private readonly Counter<long> _dispatchCounter;
     private readonly Lock _attemptsLock = new();
     private readonly Queue<CloudTaskAttempt> _attempts = new();
+    private readonly ConcurrentDictionary<string, QueueRuntime> _queues = new(StringComparer.Ordinal);
+    private readonly Channel<QueueRuntime> _addedQueues = Channel.CreateUnbounded<QueueRuntime>();
 
     internal CloudTasksEmulator(
         IOptions<CloudTasksEmulatorOptions> options,
@@ -46,7 +56,13 @@ public sealed partial class CloudTasksEmulator
         _store = store;
         _timeProvider = timeProvider;
         _logger = logger;
-        Queues = Options.EffectiveQueues.ToDictionary(queue => queue.Name, queue => new QueueRuntime(queue), StringComparer.Ordinal);
+        foreach (var queue in Options.EffectiveQueues)
+        {
+            var runtime = new QueueRuntime(queue);
+            _queues[runtime.Name] = runtime;
+            _addedQueues.Writer.TryWrite(runtime);
+        }
+
         _dispatchCounter = meterFactory.Create(MeterName).CreateCounter<long>(
             DispatchCounterName, unit: "{attempt}", description: "Cloud Tasks emulator dispatch attempts by outcome");
     }
@@ -71,7 +87,10 @@ public sealed partial class CloudTasksEmulator
 
     internal CloudTasksEmulatorOptions Options { get; }
 
-    internal IReadOnlyDictionary<string, QueueRuntime> Queues { get; }
+    internal IReadOnlyDictionary<string, QueueRuntime> Queues => _queues;
+
+    /// <summary>Every queue once, the configured ones first and then each created over the API, for the dispatcher to run.</summary>
+    internal ChannelReader<QueueRuntime> AddedQueues => _addedQueues.Reader;
 
     /// <summary>
     /// Completes once nothing more will happen until the clock moves or a task is created: every queue's dispatcher is
@@ -84,10 +103,126 @@ public sealed partial class CloudTasksEmulator
 
     internal int InFlightCount => Queues.Values.Sum(queue => queue.InFlight.Count);
 
-    internal async Task<TaskResource> CreateTaskAsync(string queueName, CreateTaskRequestResource? request)
+    internal Queue CreateQueue(CreateQueueRequest request)
     {
-        var queue = FindQueue(queueName);
-        var resource = request?.Task ?? throw CloudTasksApiException.InvalidArgument("Task is required.");
+        var resource = request.Queue ?? throw ApiException.InvalidArgument("Queue is required.");
+        if (!ParentPattern().IsMatch(request.Parent))
+        {
+            throw ApiException.InvalidArgument($"Invalid parent '{request.Parent}': expected projects/PROJECT/locations/LOCATION.");
+        }
+
+        if (!resource.Name.StartsWith($"{request.Parent}/queues/", StringComparison.Ordinal))
+        {
+            throw ApiException.InvalidArgument($"Queue name '{resource.Name}' must be {request.Parent}/queues/QUEUE_ID.");
+        }
+
+        var runtime = new QueueRuntime(QueueResources.Settings(resource));
+        if (!_queues.TryAdd(runtime.Name, runtime))
+        {
+            throw ApiException.AlreadyExists("Requested entity already exists");
+        }
+
+        _addedQueues.Writer.TryWrite(runtime);
+        return QueueResources.Resource(runtime);
+    }
+
+    internal Queue GetQueue(string name) => QueueResources.Resource(FindQueue(name));
+
+    internal ListQueuesResponse ListQueues(ListQueuesRequest request)
+    {
+        if (!ParentPattern().IsMatch(request.Parent))
+        {
+            throw ApiException.InvalidArgument($"Invalid parent '{request.Parent}': expected projects/PROJECT/locations/LOCATION.");
+        }
+
+        if (request.Filter.Length > 0)
+        {
+            throw ApiException.InvalidArgument("The twin does not filter queues: leave filter unset.");
+        }
+
+        var queues = _queues.Values
+            .Where(queue => queue.Name.StartsWith($"{request.Parent}/queues/", StringComparison.Ordinal))
+            .OrderBy(queue => queue.Name, StringComparer.Ordinal)
+            .Select(QueueResources.Resource)
+            .ToList();
+        var (page, next) = Paging.Page(queues, request.PageSize, request.PageToken, 9800);
+        return new ListQueuesResponse { Queues = { page }, NextPageToken = next };
+    }
+
+    /// <summary>Changes the fields <c>update_mask</c> names (all settable ones when it is empty); they apply to the next dispatch.</summary>
+    internal Queue UpdateQueue(UpdateQueueRequest request)
+    {
+        var update = request.Queue ?? throw ApiException.InvalidArgument("Queue is required.");
+        var runtime = FindQueue(update.Name);
+        var mask = request.UpdateMask ?? new FieldMask();
+        if (mask.Paths.Count > 0 && !FieldMask.IsValid<Queue>(mask))
+        {
+            throw ApiException.InvalidArgument($"Invalid update_mask '{mask}'.");
+        }
+
+        if (mask.Paths.Any(path => path is "name" or "state" or "purge_time" || path.StartsWith("rate_limits.max_burst_size", StringComparison.Ordinal)))
+        {
+            throw ApiException.InvalidArgument($"update_mask '{mask}' names a field that cannot be updated: set rate_limits and retry_config.");
+        }
+
+        var merged = QueueResources.Resource(runtime);
+        if (mask.Paths.Count == 0)
+        {
+            merged.RateLimits = update.RateLimits ?? merged.RateLimits;
+            merged.RetryConfig = update.RetryConfig ?? merged.RetryConfig;
+            merged.AppEngineRoutingOverride = update.AppEngineRoutingOverride;
+        }
+        else
+        {
+            mask.Merge(update, merged);
+        }
+
+        runtime.Apply(QueueResources.Settings(merged));
+        return QueueResources.Resource(runtime);
+    }
+
+    internal async Task DeleteQueueAsync(string name)
+    {
+        var runtime = FindQueue(name);
+        if (_queues.TryRemove(name, out _))
+        {
+            await runtime.Deleted.CancelAsync().ConfigureAwait(false);
+            var now = _timeProvider.GetUtcNow();
+            await _store.PurgeAsync(name, now, now + Options.NameReservation).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deletes every task of the queue; their names stay reserved as if they had run.</summary>
+    internal async Task<Queue> PurgeQueueAsync(string name)
+    {
+        var runtime = FindQueue(name);
+        var now = _timeProvider.GetUtcNow();
+        runtime.PurgeTime = now;
+        await _store.PurgeAsync(name, now, now + Options.NameReservation).ConfigureAwait(false);
+        runtime.Wake.Set();
+        return QueueResources.Resource(runtime);
+    }
+
+    internal Queue PauseQueue(string name)
+    {
+        var runtime = FindQueue(name);
+        runtime.Paused = true;
+        runtime.Wake.Set();
+        return QueueResources.Resource(runtime);
+    }
+
+    internal Queue ResumeQueue(string name)
+    {
+        var runtime = FindQueue(name);
+        runtime.Paused = false;
+        runtime.Wake.Set();
+        return QueueResources.Resource(runtime);
+    }
+
+    internal async Task<CloudTask> CreateTaskAsync(CreateTaskRequest request)
+    {
+        var queue = FindQueue(request.Parent);
+        var resource = request.Task ?? throw ApiException.InvalidArgument("Task is required.");
         var now = _timeProvider.GetUtcNow();
         var task = new EmulatedTask
         {
@@ -101,51 +236,47 @@ public sealed partial class CloudTasksEmulator
 
         if (!await _store.TryAddAsync(task, now).ConfigureAwait(false))
         {
-            throw CloudTasksApiException.AlreadyExists("Requested entity already exists");
+            throw ApiException.AlreadyExists("Requested entity already exists");
         }
 
         queue.Wake.Set();
-        return ToResource(task, IsFullView(request.ResponseView));
+        return ToResource(task, request.ResponseView);
     }
 
-    internal async Task<TaskResource> GetTaskAsync(string queueName, string taskId, string? responseView)
-    {
-        var queue = FindQueue(queueName);
-        var task = await _store.GetAsync($"{queue.Name}/tasks/{taskId}").ConfigureAwait(false)
-            ?? throw CloudTasksApiException.NotFound("Requested entity was not found.");
-        return ToResource(task, IsFullView(responseView));
-    }
+    internal async Task<CloudTask> GetTaskAsync(GetTaskRequest request) =>
+        ToResource(await FindTaskAsync(request.Name).ConfigureAwait(false), request.ResponseView);
 
-    internal async Task<ListTasksResource> ListTasksAsync(string queueName, string? responseView, int? pageSize, string? pageToken)
+    internal async Task<ListTasksResponse> ListTasksAsync(ListTasksRequest request)
     {
-        var queue = FindQueue(queueName);
-        if (pageSize is < 0 or > 1000)
+        var queue = FindQueue(request.Parent);
+        if (request.PageSize > 1000)
         {
-            throw CloudTasksApiException.InvalidArgument("page_size must be between 0 and 1000.");
+            throw ApiException.InvalidArgument("page_size must be between 0 and 1000.");
         }
 
-        var offset = 0;
-        if (!string.IsNullOrEmpty(pageToken) && (!int.TryParse(pageToken, out offset) || offset < 0))
-        {
-            throw CloudTasksApiException.InvalidArgument("Invalid page_token.");
-        }
-
-        var size = pageSize is null or 0 ? 1000 : pageSize.Value;
         var tasks = await _store.ListAsync(queue.Name).ConfigureAwait(false);
-        var full = IsFullView(responseView);
-        var page = tasks.Skip(offset).Take(size).Select(task => ToResource(task, full)).ToList();
-        var next = offset + page.Count < tasks.Count ? (offset + page.Count).ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
-        return new ListTasksResource(page, next);
+        var (page, next) = Paging.Page(tasks, request.PageSize, request.PageToken, 1000);
+        return new ListTasksResponse { Tasks = { page.Select(task => ToResource(task, request.ResponseView)) }, NextPageToken = next };
     }
 
-    internal async Task DeleteTaskAsync(string queueName, string taskId)
+    internal async Task DeleteTaskAsync(DeleteTaskRequest request)
     {
-        var queue = FindQueue(queueName);
+        FindQueue(TaskQueueOf(request.Name));
         var now = _timeProvider.GetUtcNow();
-        if (!await _store.RemoveAsync($"{queue.Name}/tasks/{taskId}", now, now + Options.NameReservation).ConfigureAwait(false))
+        if (!await _store.RemoveAsync(request.Name, now, now + Options.NameReservation).ConfigureAwait(false))
         {
-            throw CloudTasksApiException.NotFound("Requested entity was not found.");
+            throw ApiException.NotFound("Requested entity was not found.");
         }
+    }
+
+    /// <summary>Dispatches the task now, even in a paused queue or past its rate limits; answers with the task as it was.</summary>
+    internal async Task<CloudTask> RunTaskAsync(RunTaskRequest request)
+    {
+        var task = await FindTaskAsync(request.Name).ConfigureAwait(false);
+        var queue = FindQueue(task.Queue);
+        queue.RunNow.Enqueue(task.Name);
+        queue.Wake.Set();
+        return ToResource(task, request.ResponseView);
     }
 
     internal void Record(QueueRuntime queue, CloudTaskAttempt attempt)
@@ -188,11 +319,23 @@ public sealed partial class CloudTasksEmulator
     }
 
     private QueueRuntime FindQueue(string queueName) =>
-        Queues.TryGetValue(queueName, out var queue)
+        _queues.TryGetValue(queueName, out var queue)
             ? queue
-            : throw CloudTasksApiException.NotFound($"Queue {queueName} does not exist.");
+            : throw ApiException.NotFound($"Queue {queueName} does not exist.");
 
-    private static string TaskNameFor(QueueRuntime queue, string? requestedName)
+    private async Task<EmulatedTask> FindTaskAsync(string taskName)
+    {
+        FindQueue(TaskQueueOf(taskName));
+        return await _store.GetAsync(taskName).ConfigureAwait(false) ?? throw ApiException.NotFound("Requested entity was not found.");
+    }
+
+    private static string TaskQueueOf(string taskName)
+    {
+        var tasks = taskName.LastIndexOf("/tasks/", StringComparison.Ordinal);
+        return tasks < 0 ? throw ApiException.InvalidArgument($"Invalid task name '{taskName}'.") : taskName[..tasks];
+    }
+
+    private static string TaskNameFor(QueueRuntime queue, string requestedName)
     {
         if (string.IsNullOrEmpty(requestedName))
         {
@@ -203,142 +346,134 @@ public sealed partial class CloudTasksEmulator
         var prefix = $"{queue.Name}/tasks/";
         if (!requestedName.StartsWith(prefix, StringComparison.Ordinal))
         {
-            throw CloudTasksApiException.InvalidArgument($"Task name {requestedName} must be of the form {prefix}TASK_ID.");
+            throw ApiException.InvalidArgument($"Task name {requestedName} must be of the form {prefix}TASK_ID.");
         }
 
         if (!TaskIdPattern().IsMatch(requestedName.AsSpan(prefix.Length)))
         {
-            throw CloudTasksApiException.InvalidArgument(
+            throw ApiException.InvalidArgument(
                 "Task ID must contain only letters ([A-Za-z]), numbers ([0-9]), hyphens (-), or underscores (_), at most 500 characters.");
         }
 
         return requestedName;
     }
 
-    private static DateTimeOffset ScheduleTimeOf(string? scheduleTime, DateTimeOffset now)
+    private static DateTimeOffset ScheduleTimeOf(Timestamp? scheduleTime, DateTimeOffset now)
     {
-        if (string.IsNullOrEmpty(scheduleTime))
+        if (scheduleTime is null)
         {
             return now;
         }
 
-        if (!GoogleWireFormat.TryParseTimestamp(scheduleTime, out var time))
-        {
-            throw CloudTasksApiException.InvalidArgument($"Invalid schedule_time '{scheduleTime}': expected an RFC 3339 timestamp.");
-        }
-
+        var time = scheduleTime.ToDateTimeOffset();
         if (time - now > MaxScheduleAhead)
         {
-            throw CloudTasksApiException.InvalidArgument("The task's schedule_time must be within 30 days of the current time.");
+            throw ApiException.InvalidArgument("The task's schedule_time must be within 30 days of the current time.");
         }
 
         return time;
     }
 
-    private static TimeSpan DispatchDeadlineOf(string? dispatchDeadline)
+    private static TimeSpan DispatchDeadlineOf(Duration? dispatchDeadline)
     {
-        if (string.IsNullOrEmpty(dispatchDeadline))
+        if (dispatchDeadline is null)
         {
             return DefaultDispatchDeadline;
         }
 
-        if (!GoogleWireFormat.TryParseDuration(dispatchDeadline, out var deadline) || deadline < MinDispatchDeadline || deadline > MaxDispatchDeadline)
+        var deadline = dispatchDeadline.ToTimeSpan();
+        if (deadline < MinDispatchDeadline || deadline > MaxDispatchDeadline)
         {
-            throw CloudTasksApiException.InvalidArgument($"Invalid dispatch_deadline '{dispatchDeadline}': it must be between 15s and 1800s.");
+            throw ApiException.InvalidArgument($"Invalid dispatch_deadline '{deadline.TotalSeconds}s': it must be between 15s and 1800s.");
         }
 
         return deadline;
     }
 
-    private static EmulatedHttpRequest HttpRequestOf(TaskResource resource)
+    private static EmulatedHttpRequest HttpRequestOf(CloudTask resource)
     {
-        if (resource.AppEngineHttpRequest is { ValueKind: not System.Text.Json.JsonValueKind.Null })
+        if (resource.MessageTypeCase == CloudTask.MessageTypeOneofCase.AppEngineHttpRequest)
         {
-            throw CloudTasksApiException.InvalidArgument("The emulator runs HTTP tasks only: set task.httpRequest, not appEngineHttpRequest.");
+            throw ApiException.InvalidArgument("The twin runs HTTP tasks only: set task.httpRequest, not appEngineHttpRequest.");
         }
 
-        var http = resource.HttpRequest ?? throw CloudTasksApiException.InvalidArgument("Task.http_request is required.");
+        var http = resource.HttpRequest ?? throw ApiException.InvalidArgument("Task.http_request is required.");
         if (!Uri.TryCreate(http.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
-            throw CloudTasksApiException.InvalidArgument("HttpRequest.url is required and must be an absolute http or https URL.");
+            throw ApiException.InvalidArgument("HttpRequest.url is required and must be an absolute http or https URL.");
         }
 
-        var method = http.HttpMethod is null or "" or "HTTP_METHOD_UNSPECIFIED" ? "POST" : http.HttpMethod.ToUpperInvariant();
-        if (!HttpMethods.Contains(method))
+        var method = http.HttpMethod == HttpMethod.Unspecified ? "POST" : http.HttpMethod.ToString().ToUpperInvariant();
+        byte[]? body = http.Body.IsEmpty ? null : http.Body.ToByteArray();
+        if (body is not null && method is not ("POST" or "PUT" or "PATCH"))
         {
-            throw CloudTasksApiException.InvalidArgument($"Invalid HttpRequest.http_method '{http.HttpMethod}'.");
+            throw ApiException.InvalidArgument("HttpRequest.body is allowed only for POST, PUT and PATCH.");
         }
 
-        byte[]? body = null;
-        if (!string.IsNullOrEmpty(http.Body))
+        if (http.AuthorizationHeaderCase == HttpRequest.AuthorizationHeaderOneofCase.OauthToken)
         {
-            try
-            {
-                body = Convert.FromBase64String(http.Body);
-            }
-            catch (FormatException)
-            {
-                throw CloudTasksApiException.InvalidArgument("HttpRequest.body must be base64-encoded.");
-            }
-
-            if (method is not ("POST" or "PUT" or "PATCH"))
-            {
-                throw CloudTasksApiException.InvalidArgument("HttpRequest.body is allowed only for POST, PUT and PATCH.");
-            }
-        }
-
-        if (http.OauthToken is { ValueKind: not System.Text.Json.JsonValueKind.Null })
-        {
-            throw CloudTasksApiException.InvalidArgument("The emulator signs OIDC tokens only: use httpRequest.oidcToken, not oauthToken.");
+            throw ApiException.InvalidArgument("The twin signs OIDC tokens only: use httpRequest.oidcToken, not oauthToken.");
         }
 
         EmulatedOidcToken? oidcToken = null;
-        if (http.OidcToken is not null)
+        if (http.OidcToken is { } oidc)
         {
-            if (string.IsNullOrWhiteSpace(http.OidcToken.ServiceAccountEmail))
+            if (string.IsNullOrWhiteSpace(oidc.ServiceAccountEmail))
             {
-                throw CloudTasksApiException.InvalidArgument("HttpRequest.oidc_token.service_account_email is required.");
+                throw ApiException.InvalidArgument("HttpRequest.oidc_token.service_account_email is required.");
             }
 
-            oidcToken = new EmulatedOidcToken(http.OidcToken.ServiceAccountEmail, http.OidcToken.Audience);
+            oidcToken = new EmulatedOidcToken(oidc.ServiceAccountEmail, oidc.Audience.Length == 0 ? null : oidc.Audience);
         }
 
-        var headers = http.Headers is null
-            ? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
-            : new Dictionary<string, string>(http.Headers, StringComparer.OrdinalIgnoreCase);
+        var headers = new Dictionary<string, string>(http.Headers, StringComparer.OrdinalIgnoreCase);
         return new EmulatedHttpRequest(url.AbsoluteUri, method, headers, body, oidcToken);
     }
 
-    private static bool IsFullView(string? view) => string.Equals(view, "FULL", StringComparison.OrdinalIgnoreCase);
-
-    private static TaskResource ToResource(EmulatedTask task, bool full) => new()
+    private static CloudTask ToResource(EmulatedTask task, CloudTask.Types.View view)
     {
-        Name = task.Name,
-        ScheduleTime = GoogleWireFormat.Timestamp(task.ScheduleTime),
-        CreateTime = GoogleWireFormat.Timestamp(task.CreateTime),
-        DispatchDeadline = GoogleWireFormat.Duration(task.DispatchDeadline),
-        DispatchCount = task.DispatchCount,
-        ResponseCount = task.ResponseCount,
-        FirstAttempt = ToResource(task.FirstAttempt),
-        LastAttempt = ToResource(task.LastAttempt),
-        View = full ? "FULL" : "BASIC",
-        HttpRequest = new HttpRequestResource(
-            task.HttpRequest.Url,
-            task.HttpRequest.HttpMethod,
-            task.HttpRequest.Headers,
-            full && task.HttpRequest.Body is not null ? Convert.ToBase64String(task.HttpRequest.Body) : null,
-            task.HttpRequest.OidcToken is { } oidc ? new OidcTokenResource(oidc.ServiceAccountEmail, oidc.Audience) : null,
-            null),
-    };
+        var full = view == CloudTask.Types.View.Full;
+        var http = new HttpRequest
+        {
+            Url = task.HttpRequest.Url,
+            HttpMethod = System.Enum.Parse<HttpMethod>(task.HttpRequest.HttpMethod, ignoreCase: true),
+            Headers = { task.HttpRequest.Headers.ToDictionary() },
+        };
+        if (full && task.HttpRequest.Body is { } body)
+        {
+            http.Body = ByteString.CopyFrom(body);
+        }
 
-    private static AttemptResource? ToResource(EmulatedAttempt? attempt) =>
+        if (task.HttpRequest.OidcToken is { } oidc)
+        {
+            http.OidcToken = new OidcToken { ServiceAccountEmail = oidc.ServiceAccountEmail, Audience = oidc.Audience ?? "" };
+        }
+
+        return new CloudTask
+        {
+            Name = task.Name,
+            ScheduleTime = Timestamp.FromDateTimeOffset(task.ScheduleTime),
+            CreateTime = Timestamp.FromDateTimeOffset(task.CreateTime),
+            DispatchDeadline = Duration.FromTimeSpan(task.DispatchDeadline),
+            DispatchCount = task.DispatchCount,
+            ResponseCount = task.ResponseCount,
+            FirstAttempt = ToResource(task.FirstAttempt),
+            LastAttempt = ToResource(task.LastAttempt),
+            View = full ? CloudTask.Types.View.Full : CloudTask.Types.View.Basic,
+            HttpRequest = http,
+        };
+    }
+
+    private static Attempt? ToResource(EmulatedAttempt? attempt) =>
         attempt is null
             ? null
-            : new AttemptResource(
-                GoogleWireFormat.Timestamp(attempt.ScheduleTime),
-                GoogleWireFormat.Timestamp(attempt.DispatchTime),
-                attempt.ResponseTime is { } responseTime ? GoogleWireFormat.Timestamp(responseTime) : null,
-                new StatusResource(RpcCodeOf(attempt), attempt.Error ?? $"HTTP {attempt.ResponseCode}"));
+            : new Attempt
+            {
+                ScheduleTime = Timestamp.FromDateTimeOffset(attempt.ScheduleTime),
+                DispatchTime = Timestamp.FromDateTimeOffset(attempt.DispatchTime),
+                ResponseTime = attempt.ResponseTime is { } responseTime ? Timestamp.FromDateTimeOffset(responseTime) : null,
+                ResponseStatus = new Google.Rpc.Status { Code = RpcCodeOf(attempt), Message = attempt.Error ?? $"HTTP {attempt.ResponseCode}" },
+            };
 
     // google.rpc.Code for what the handler answered, as Cloud Tasks reports it in Attempt.responseStatus.
     private static int RpcCodeOf(EmulatedAttempt attempt) => attempt.ResponseCode switch
@@ -359,6 +494,9 @@ public sealed partial class CloudTasksEmulator
         >= 500 => 13,
         _ => 2,
     };
+
+    [GeneratedRegex("^projects/[A-Za-z0-9.:-]+/locations/[A-Za-z0-9-]+$")]
+    private static partial Regex ParentPattern();
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,500}$")]
     private static partial Regex TaskIdPattern();

@@ -1,125 +1,83 @@
-using StackExchange.Redis;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using PulseCart.Emulators.Api;
 using PulseCart.Emulators.Oidc;
+using PulseCart.GoogleApis.CloudTasks.V2;
+using Task = System.Threading.Tasks.Task;
 
 namespace PulseCart.Emulators.CloudTasks;
 
 public static class CloudTasksEmulatorEndpoints
 {
-    private const string QueueRoute = "/v2/projects/{project}/locations/{location}/queues/{queue}/tasks";
+    private const string Location = "v2/projects/{project}/locations/{location}";
+    private const string Queue = $"{Location}/queues/{{queue}}";
+    private const string Task = $"{Queue}/tasks/{{task}}";
+
+    /// <summary>The Cloud Tasks v2 REST methods the twin serves, as Google maps them onto URLs.</summary>
+    internal static readonly IReadOnlyList<RestMethod> Methods =
+    [
+        new("GET", $"{Location}/queues", call => Answer(Emulator(call).ListQueues(call.WithQuery(new ListQueuesRequest { Parent = LocationName(call) })))),
+        new("POST", $"{Location}/queues", async call => Emulator(call).CreateQueue(new CreateQueueRequest { Parent = LocationName(call), Queue = await call.BodyAsync<Queue>() })),
+        new("GET", Queue, call => Answer(Emulator(call).GetQueue(QueueName(call)))),
+        new("PATCH", Queue, async call =>
+        {
+            var queue = await call.BodyAsync<Queue>();
+            queue.Name = QueueName(call);
+            return Emulator(call).UpdateQueue(call.WithQuery(new UpdateQueueRequest { Queue = queue }));
+        }),
+        new("DELETE", Queue, async call =>
+        {
+            await Emulator(call).DeleteQueueAsync(QueueName(call));
+            return new Empty();
+        }),
+        new("POST", $"{Queue}:purge", async call => await Emulator(call).PurgeQueueAsync(QueueName(call))),
+        new("POST", $"{Queue}:pause", call => Answer(Emulator(call).PauseQueue(QueueName(call)))),
+        new("POST", $"{Queue}:resume", call => Answer(Emulator(call).ResumeQueue(QueueName(call)))),
+        new("GET", $"{Queue}/tasks", async call => await Emulator(call).ListTasksAsync(call.WithQuery(new ListTasksRequest { Parent = QueueName(call) }))),
+        new("POST", $"{Queue}/tasks", async call =>
+        {
+            var request = await call.BodyAsync<CreateTaskRequest>();
+            request.Parent = QueueName(call);
+            return await Emulator(call).CreateTaskAsync(request);
+        }),
+        new("GET", Task, async call => await Emulator(call).GetTaskAsync(call.WithQuery(new GetTaskRequest { Name = TaskName(call) }))),
+        new("DELETE", Task, async call =>
+        {
+            await Emulator(call).DeleteTaskAsync(new DeleteTaskRequest { Name = TaskName(call) });
+            return new Empty();
+        }),
+        new("POST", $"{Task}:run", async call =>
+        {
+            var request = await call.BodyAsync<RunTaskRequest>();
+            request.Name = TaskName(call);
+            return await Emulator(call).RunTaskAsync(request);
+        }),
+    ];
 
     /// <summary>
-    /// Maps the Cloud Tasks v2 task API (create, get, list, delete) under <c>PulseCart:Emulators:CloudTasks:PathPrefix</c>,
-    /// plus the emulator OIDC issuer's key set. Returns the API's route group, for adding authorization or filters.
+    /// Maps the Cloud Tasks v2 REST API (queues and tasks) under <c>PulseCart:Emulators:CloudTasks:PathPrefix</c>, plus the
+    /// emulator OIDC issuer's key set. Returns the API's route group, for adding authorization or filters.
     /// </summary>
-    public static RouteGroupBuilder MapCloudTasksEmulator(this IEndpointRouteBuilder endpoints)
+    public static RouteGroupBuilder MapCloudTasksEmulator(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapCloudTasksEmulator(endpoints.ServiceProvider.GetRequiredService<IOptions<CloudTasksEmulatorOptions>>().Value.PathPrefix);
+
+    /// <summary>As <see cref="MapCloudTasksEmulator(IEndpointRouteBuilder)"/>, under <paramref name="pathPrefix"/> ("" for the root).</summary>
+    public static RouteGroupBuilder MapCloudTasksEmulator(this IEndpointRouteBuilder endpoints, string pathPrefix)
     {
-        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<CloudTasksEmulatorOptions>>().Value;
         endpoints.MapLocalOidcIssuer();
-        var group = endpoints.MapGroup(options.PathPrefix).ExcludeFromDescription();
-        group.AddEndpointFilter(StoreUnavailableAs503);
-        group.MapPost(QueueRoute, CreateTaskAsync);
-        group.MapGet(QueueRoute, ListTasksAsync);
-        group.MapGet($"{QueueRoute}/{{task}}", GetTaskAsync);
-        group.MapDelete($"{QueueRoute}/{{task}}", DeleteTaskAsync);
-        return group;
+        return endpoints.MapRestApi(pathPrefix, "v2", "Cloud Tasks", Methods);
     }
 
-    private static async Task<Results<JsonHttpResult<TaskResource>, JsonHttpResult<ErrorResource>>> CreateTaskAsync(
-        string project, string location, string queue, HttpRequest request, CloudTasksEmulator emulator)
-    {
-        try
-        {
-            CreateTaskRequestResource? body;
-            try
-            {
-                body = await JsonSerializer.DeserializeAsync(request.Body, CloudTasksResourceJsonContext.Default.CreateTaskRequestResource, request.HttpContext.RequestAborted);
-            }
-            catch (JsonException exception)
-            {
-                throw CloudTasksApiException.InvalidArgument($"Invalid JSON payload received. {exception.Message}");
-            }
+    private static CloudTasksEmulator Emulator(RestCall call) => call.Services.GetRequiredService<CloudTasksEmulator>();
 
-            var task = await emulator.CreateTaskAsync(QueueName(project, location, queue), body);
-            return TypedResults.Json(task, CloudTasksResourceJsonContext.Default.TaskResource);
-        }
-        catch (CloudTasksApiException error)
-        {
-            return Error(error);
-        }
-    }
+    private static Task<IMessage> Answer(IMessage message) => System.Threading.Tasks.Task.FromResult(message);
 
-    private static async Task<Results<JsonHttpResult<TaskResource>, JsonHttpResult<ErrorResource>>> GetTaskAsync(
-        string project, string location, string queue, string task, string? responseView, CloudTasksEmulator emulator)
-    {
-        try
-        {
-            return TypedResults.Json(
-                await emulator.GetTaskAsync(QueueName(project, location, queue), task, responseView),
-                CloudTasksResourceJsonContext.Default.TaskResource);
-        }
-        catch (CloudTasksApiException error)
-        {
-            return Error(error);
-        }
-    }
+    private static string LocationName(RestCall call) => $"projects/{call["project"]}/locations/{call["location"]}";
 
-    private static async Task<Results<JsonHttpResult<ListTasksResource>, JsonHttpResult<ErrorResource>>> ListTasksAsync(
-        string project, string location, string queue, string? responseView, int? pageSize, string? pageToken, CloudTasksEmulator emulator)
-    {
-        try
-        {
-            return TypedResults.Json(
-                await emulator.ListTasksAsync(QueueName(project, location, queue), responseView, pageSize, pageToken),
-                CloudTasksResourceJsonContext.Default.ListTasksResource);
-        }
-        catch (CloudTasksApiException error)
-        {
-            return Error(error);
-        }
-    }
+    private static string QueueName(RestCall call) => $"{LocationName(call)}/queues/{call["queue"]}";
 
-    private static async Task<Results<JsonHttpResult<EmptyResource>, JsonHttpResult<ErrorResource>>> DeleteTaskAsync(
-        string project, string location, string queue, string task, CloudTasksEmulator emulator)
-    {
-        try
-        {
-            await emulator.DeleteTaskAsync(QueueName(project, location, queue), task);
-            return TypedResults.Json(new EmptyResource(), CloudTasksResourceJsonContext.Default.EmptyResource);
-        }
-        catch (CloudTasksApiException error)
-        {
-            return Error(error);
-        }
-    }
-
-    private static string QueueName(string project, string location, string queue) => $"projects/{project}/locations/{location}/queues/{queue}";
-
-    // Like Cloud Tasks when its backend is down: 503 UNAVAILABLE, which clients retry, rather than an unhandled 500.
-    private static async ValueTask<object?> StoreUnavailableAs503(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        try
-        {
-            return await next(context);
-        }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
-        {
-            return TypedResults.Json(
-                new ErrorResource(new ErrorDetailResource(503, $"task store unavailable: {exception.Message}", "UNAVAILABLE")),
-                CloudTasksResourceJsonContext.Default.ErrorResource,
-                statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-    }
-
-    private static JsonHttpResult<ErrorResource> Error(CloudTasksApiException error) =>
-        TypedResults.Json(
-            new ErrorResource(new ErrorDetailResource(error.HttpStatus, error.Message, error.Status)),
-            CloudTasksResourceJsonContext.Default.ErrorResource,
-            statusCode: error.HttpStatus);
+    private static string TaskName(RestCall call) => $"{QueueName(call)}/tasks/{call["task"]}";
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
+using PulseCart.Emulators.Hosting;
 
 namespace PulseCart.Emulators.CloudTasks;
 
@@ -17,8 +18,22 @@ public sealed class CloudTasksEmulatorOptions : IValidatableObject
     /// <summary>How long a task's name stays taken after it ran or was deleted (Cloud Tasks: about an hour).</summary>
     public TimeSpan NameReservation { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Where the REST API is mapped; clients use <c>{host}{PathPrefix}</c> as their Cloud Tasks base URL.</summary>
+    /// <summary>
+    /// Where the REST API is mapped on the host's own port; clients use <c>{host}{PathPrefix}</c> as their Cloud Tasks base
+    /// URL. Empty maps it at the root (<c>/v2/…</c>).
+    /// </summary>
     public string PathPrefix { get; set; } = "/emulators/cloudtasks";
+
+    /// <summary>The twin's own gRPC port (HTTP/2 without TLS) on <c>PulseCart:Emulators:ListenAddress</c>; 0 turns it off.</summary>
+    public int GrpcPort { get; set; } = DefaultGrpcPort;
+
+    /// <summary>The twin's own REST port (HTTP/1.1, the API at the root); 0 turns it off.</summary>
+    public int RestPort { get; set; } = DefaultRestPort;
+
+    /// <summary>The port aertje's Cloud Tasks emulator uses, which tools that know a Cloud Tasks emulator expect.</summary>
+    public const int DefaultGrpcPort = 8123;
+
+    public const int DefaultRestPort = 8124;
 
     /// <summary>The configured queues, or the default queue when none are.</summary>
     public IReadOnlyList<EmulatedQueue> EffectiveQueues => Queues.Count == 0 ? [new EmulatedQueue { Name = DefaultQueueName }] : Queues;
@@ -30,9 +45,17 @@ public sealed class CloudTasksEmulatorOptions : IValidatableObject
             yield return new ValidationResult($"{Section}:NameReservation must not be negative.", [nameof(NameReservation)]);
         }
 
-        if (string.IsNullOrWhiteSpace(PathPrefix) || !PathPrefix.StartsWith('/') || PathPrefix.EndsWith('/'))
+        if (EmulatorListeners.PathPrefixProblem(PathPrefix) is { } prefixProblem)
         {
-            yield return new ValidationResult($"{Section}:PathPrefix must start with '/' and not end with one.", [nameof(PathPrefix)]);
+            yield return new ValidationResult($"{Section}:PathPrefix {prefixProblem}", [nameof(PathPrefix)]);
+        }
+
+        foreach (var (name, port) in new[] { (nameof(GrpcPort), GrpcPort), (nameof(RestPort), RestPort) })
+        {
+            if (port is < 0 or > 65535)
+            {
+                yield return new ValidationResult($"{Section}:{name} must be a TCP port (1-65535), or 0 for none.", [name]);
+            }
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -17,6 +17,9 @@ internal interface ICloudTaskStore
     /// <summary>Removes the task and reserves its name until <paramref name="reservedUntil"/>; false if it was not there.</summary>
     ValueTask<bool> RemoveAsync(string name, DateTimeOffset now, DateTimeOffset reservedUntil);
 
+    /// <summary>Removes every task of the queue, reserving each name until <paramref name="reservedUntil"/>.</summary>
+    ValueTask PurgeAsync(string queue, DateTimeOffset now, DateTimeOffset reservedUntil);
+
     /// <summary>Replaces a task that is still stored (one deleted meanwhile stays deleted); false if it was not there.</summary>
     ValueTask<bool> UpdateAsync(EmulatedTask task);
 

@@ -93,6 +93,20 @@ internal sealed class InMemoryCloudTaskStore : ICloudTaskStore
         }
     }
 
+    public async ValueTask PurgeAsync(string queue, DateTimeOffset now, DateTimeOffset reservedUntil)
+    {
+        List<string> names;
+        lock (_lock)
+        {
+            names = [.. Schedule(queue).Select(entry => entry.Name)];
+        }
+
+        foreach (var name in names)
+        {
+            await RemoveAsync(name, now, reservedUntil).ConfigureAwait(false);
+        }
+    }
+
     public ValueTask<IReadOnlyList<string>> DueAsync(string queue, DateTimeOffset now, int limit)
     {
         lock (_lock)

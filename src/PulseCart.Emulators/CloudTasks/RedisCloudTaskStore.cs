@@ -88,6 +88,15 @@ internal sealed class RedisCloudTaskStore(IConnectionMultiplexer redis) : ICloud
         return (int)updated == 1;
     }
 
+    public async ValueTask PurgeAsync(string queue, DateTimeOffset now, DateTimeOffset reservedUntil)
+    {
+        var names = await Database.SortedSetRangeByRankAsync(ScheduleKey(queue)).ConfigureAwait(false);
+        foreach (var name in names)
+        {
+            await RemoveAsync(name!, now, reservedUntil).ConfigureAwait(false);
+        }
+    }
+
     public async ValueTask<IReadOnlyList<string>> DueAsync(string queue, DateTimeOffset now, int limit)
     {
         var names = await Database.SortedSetRangeByScoreAsync(

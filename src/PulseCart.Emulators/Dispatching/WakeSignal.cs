@@ -62,6 +62,9 @@ internal sealed class DispatchRateLimiter
         _window = TimeSpan.FromSeconds(_burst / dispatchesPerSecond);
     }
 
+    /// <summary>How many dispatches may start at once before the rate applies (Cloud Tasks' <c>maxBurstSize</c>).</summary>
+    public int Burst => _burst;
+
     /// <summary>Takes a slot at <paramref name="now"/>, or returns when the next slot opens.</summary>
     public DateTimeOffset? TryAcquire(DateTimeOffset now)
     {

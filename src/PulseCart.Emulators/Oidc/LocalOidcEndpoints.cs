@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -9,14 +10,16 @@ namespace PulseCart.Emulators.Oidc;
 
 public static class LocalOidcEndpoints
 {
+    // The apps whose routes already hold the key set: every emulator maps it, each app gets it once.
+    private static readonly ConditionalWeakTable<IServiceProvider, object> Mapped = [];
+
     /// <summary>
     /// Serves the emulator issuer's JWKS at <see cref="LocalOidcIssuer.CertsPath"/> and its discovery document at
-    /// <see cref="LocalOidcIssuer.DiscoveryPath"/>. Safe to call from every emulator: only the first call maps anything.
+    /// <see cref="LocalOidcIssuer.DiscoveryPath"/>. Safe to call from every emulator: only the first call per app maps anything.
     /// </summary>
     public static IEndpointRouteBuilder MapLocalOidcIssuer(this IEndpointRouteBuilder endpoints)
     {
-        var issuer = endpoints.ServiceProvider.GetRequiredService<LocalOidcIssuer>();
-        if (!issuer.TryClaimEndpoints())
+        if (!Mapped.TryAdd(endpoints.ServiceProvider, Mapped))
         {
             return endpoints;
         }

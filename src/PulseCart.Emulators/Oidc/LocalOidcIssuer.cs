@@ -23,7 +23,6 @@ public sealed class LocalOidcIssuer
     private readonly LocalOidcOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
-    private int _endpointsMapped;
 
     public LocalOidcIssuer(IOptions<LocalOidcOptions> options, TimeProvider timeProvider)
     {
@@ -69,9 +68,6 @@ public sealed class LocalOidcIssuer
             },
         });
     }
-
-    /// <summary>True for the first caller only, so every emulator can map the key set without mapping it twice.</summary>
-    internal bool TryClaimEndpoints() => Interlocked.Exchange(ref _endpointsMapped, 1) == 0;
 
     // Google's sub is the service account's numeric unique id; a digest of the e-mail keeps it stable and numeric.
     private static string SubjectFor(string email)

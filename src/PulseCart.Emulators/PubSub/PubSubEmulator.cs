@@ -1,18 +1,22 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Text;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PulseCart.Emulators.Api;
 using PulseCart.Emulators.CloudTasks;
-
 using PulseCart.Emulators.Dispatching;
+using PulseCart.GoogleApis.PubSub.V1;
 
 namespace PulseCart.Emulators.PubSub;
 
 /// <summary>
-/// The embedded Pub/Sub emulator: topics, push subscriptions and their backlogs, held in memory (a restart loses them),
-/// the REST operations behind <see cref="PubSubEmulatorEndpoints"/>, and what operators and tests can watch: every push
-/// (<see cref="Attempts"/>, <see cref="PushCompleted"/>), the <c>pulsecart.pubsub.push</c> counter, the messages each
-/// topic received (<see cref="MessagesOf"/>, dead-letter topics included) and <see cref="WhenIdleAsync"/>.
+/// The Pub/Sub twin: topics, push and pull subscriptions and their backlogs, held in memory (a restart loses them), the
+/// operations behind its REST and gRPC APIs, and what operators and tests can watch: every push (<see cref="Attempts"/>,
+/// <see cref="PushCompleted"/>), the <c>pulsecart.pubsub.push</c> counter, the messages each topic received
+/// (<see cref="MessagesOf"/>, dead-letter topics included) and <see cref="WhenIdleAsync"/>.
 /// </summary>
 public sealed class PubSubEmulator : IParkable
 {
@@ -33,12 +37,12 @@ public sealed class PubSubEmulator : IParkable
     internal const int MaxAttributeKeyBytes = 256;
     internal const int MaxAttributeValueBytes = 1024;
     internal const int MaxOrderingKeyBytes = 1024;
+    internal const int MaxMessagesPerPull = 1000;
 
     private const int AttemptHistory = 10_000;
 
-    // The output-only state enums, in proto number order, for writing them as names or numbers.
-    internal static readonly string[] TopicStates = ["STATE_UNSPECIFIED", "ACTIVE", "INGESTION_RESOURCE_ERROR"];
-    internal static readonly string[] SubscriptionStates = ["STATE_UNSPECIFIED", "ACTIVE", "RESOURCE_ERROR"];
+    // A unary pull without return_immediately waits this long (real time) for a message before answering empty.
+    private static readonly TimeSpan PullWait = TimeSpan.FromSeconds(3);
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TopicRuntime> _topics = new(StringComparer.Ordinal);
@@ -48,6 +52,7 @@ public sealed class PubSubEmulator : IParkable
     private readonly ILogger<PubSubEmulator> _logger;
     private readonly Counter<long> _pushCounter;
     private long _lastMessageId;
+    private long _lastAckId;
     private long _parkedUntilTicks;
     private volatile bool _parked;
     private int _inFlight;
@@ -69,12 +74,12 @@ public sealed class PubSubEmulator : IParkable
 
         foreach (var topic in Options.Topics)
         {
-            CreateTopic(topic, labels: null, messageRetentionDuration: null);
+            CreateTopic(new Topic { Name = topic });
         }
 
         foreach (var subscription in Options.Subscriptions)
         {
-            CreateSubscription(subscription.ToSpec());
+            AddSubscription(subscription.ToSpec());
         }
     }
 
@@ -122,6 +127,8 @@ public sealed class PubSubEmulator : IParkable
     /// <summary>Set whenever there may be something for the dispatcher to do now.</summary>
     internal WakeSignal Wake { get; } = new();
 
+    WakeSignal IParkable.Wake => Wake;
+
     /// <summary>
     /// The messages published to <paramref name="topic"/> (its last <c>RetainedMessagesPerTopic</c>), oldest first. For a
     /// dead-letter topic these are the messages that ran out of delivery attempts.
@@ -147,130 +154,379 @@ public sealed class PubSubEmulator : IParkable
         }
     }
 
-    internal TopicResource CreateTopic(string name, IReadOnlyDictionary<string, string>? labels, string? messageRetentionDuration, bool intEnums = false)
+    internal Topic CreateTopic(Topic topic)
     {
-        if (PubSubNames.TopicProblem(name) is { } problem)
-        {
-            throw PubSubApiException.InvalidArgument($"Invalid [topics] name: {problem}");
-        }
-
+        CheckTopicName(topic.Name);
+        CheckTopicSettings(topic);
         lock (_gate)
         {
-            if (_topics.ContainsKey(name))
+            if (_topics.ContainsKey(topic.Name))
             {
-                throw PubSubApiException.ResourceExists(name);
+                throw ResourceExists(topic.Name);
             }
 
-            var topic = new TopicRuntime(name, labels, messageRetentionDuration);
-            _topics[name] = topic;
-            return ToResource(topic, intEnums);
+            var resource = new Topic { Name = topic.Name, Labels = { topic.Labels }, MessageRetentionDuration = topic.MessageRetentionDuration, State = Topic.Types.State.Active };
+            _topics[topic.Name] = new TopicRuntime(resource);
+            return resource.Clone();
         }
     }
 
-    internal TopicResource GetTopic(string name, bool intEnums)
+    /// <summary>Changes the topic fields <c>update_mask</c> names: labels and message retention.</summary>
+    internal Topic UpdateTopic(UpdateTopicRequest request)
     {
+        var update = request.Topic ?? throw ApiException.InvalidArgument("Topic is required.");
+        var mask = RequireMask<Topic>(request.UpdateMask, ["labels", "message_retention_duration"]);
+        CheckTopicSettings(update);
         lock (_gate)
         {
-            return ToResource(FindTopic(name), intEnums);
+            var topic = FindTopic(update.Name);
+            var merged = topic.Resource.Clone();
+            mask.Merge(update, merged, new FieldMask.MergeOptions { ReplaceMessageFields = true, ReplaceRepeatedFields = true });
+            topic.Resource = merged;
+            return merged.Clone();
         }
     }
 
-    internal ListTopicsResource ListTopics(string project, bool intEnums)
+    internal Topic GetTopic(string name)
     {
-        var prefix = $"projects/{project}/topics/";
+        CheckTopicName(name);
         lock (_gate)
         {
-            return new ListTopicsResource(
-                [.. _topics.Values.Where(topic => topic.Name.StartsWith(prefix, StringComparison.Ordinal)).OrderBy(topic => topic.Name, StringComparer.Ordinal).Select(topic => ToResource(topic, intEnums))]);
+            return FindTopic(name).Resource.Clone();
         }
     }
 
-    internal ListTopicSubscriptionsResource ListTopicSubscriptions(string topic)
+    internal ListTopicsResponse ListTopics(ListTopicsRequest request)
     {
+        var prefix = $"{request.Project}/topics/";
         lock (_gate)
         {
-            return new ListTopicSubscriptionsResource([.. FindTopic(topic).Subscriptions.Select(subscription => subscription.Spec.Name)]);
+            var topics = _topics.Values.Where(topic => topic.Name.StartsWith(prefix, StringComparison.Ordinal)).OrderBy(topic => topic.Name, StringComparer.Ordinal).Select(topic => topic.Resource.Clone()).ToList();
+            var (page, next) = Paging.Page(topics, request.PageSize, request.PageToken, 1000);
+            return new ListTopicsResponse { Topics = { page }, NextPageToken = next };
         }
     }
 
-    internal ListMessagesResource ListMessages(string topic)
+    internal ListTopicSubscriptionsResponse ListTopicSubscriptions(ListTopicSubscriptionsRequest request)
     {
+        CheckTopicName(request.Topic);
         lock (_gate)
         {
-            return new ListMessagesResource([.. FindTopic(topic).Retained.Select(ToResource)]);
+            var names = FindTopic(request.Topic).Subscriptions.Select(subscription => subscription.Spec.Name).ToList();
+            var (page, next) = Paging.Page(names, request.PageSize, request.PageToken, 1000);
+            return new ListTopicSubscriptionsResponse { Subscriptions = { page }, NextPageToken = next };
         }
     }
 
-    internal SubscriptionResource CreateSubscription(SubscriptionSpec spec, bool intEnums = false)
+    /// <summary>Deletes the topic; its subscriptions stay, naming <c>_deleted-topic_</c>, and receive nothing more.</summary>
+    internal void DeleteTopic(string name)
     {
-        if (spec.Problems().FirstOrDefault() is { } problem)
-        {
-            throw PubSubApiException.InvalidArgument($"Invalid subscription: {problem}");
-        }
-
+        CheckTopicName(name);
         lock (_gate)
         {
-            if (_subscriptions.ContainsKey(spec.Name))
+            var topic = FindTopic(name);
+            _topics.Remove(name);
+            foreach (var subscription in topic.Subscriptions)
             {
-                throw PubSubApiException.ResourceExists(spec.Name);
+                subscription.Spec = subscription.Spec with { Topic = SubscriptionSpec.DeletedTopic };
             }
-
-            var topic = FindTopic(spec.Topic);
-            if (spec.DeadLetterPolicy is { } deadLetter && !_topics.ContainsKey(deadLetter.DeadLetterTopic))
-            {
-                throw PubSubApiException.ResourceNotFound(deadLetter.DeadLetterTopic);
-            }
-
-            var subscription = new SubscriptionRuntime(spec);
-            _subscriptions[spec.Name] = subscription;
-            topic.Subscriptions.Add(subscription);
-            return ToResource(subscription, intEnums);
         }
     }
 
-    internal SubscriptionResource GetSubscription(string name, bool intEnums)
+    /// <summary>The messages a topic received, as the emulator's own <c>GET …/topics/T/messages</c> lists them.</summary>
+    internal IReadOnlyList<PubsubMessage> ListMessages(string topic)
     {
+        CheckTopicName(topic);
         lock (_gate)
         {
-            return _subscriptions.TryGetValue(name, out var subscription)
-                ? ToResource(subscription, intEnums)
-                : throw PubSubApiException.ResourceNotFound(name);
+            return [.. FindTopic(topic).Retained.Select(ToResource)];
         }
     }
 
-    internal ListSubscriptionsResource ListSubscriptions(string project, bool intEnums)
+    /// <summary>Publishes to every subscription attached now; answers the new message ids in request order.</summary>
+    internal PublishResponse Publish(PublishRequest request)
     {
-        var prefix = $"projects/{project}/subscriptions/";
-        lock (_gate)
+        CheckTopicName(request.Topic);
+        var messages = request.Messages.Select((message, index) => Outgoing(message, $"messages[{index}]")).ToList();
+        if (messages.Count == 0)
         {
-            return new ListSubscriptionsResource(
-                [.. _subscriptions.Values.Where(subscription => subscription.Spec.Name.StartsWith(prefix, StringComparison.Ordinal)).OrderBy(subscription => subscription.Spec.Name, StringComparer.Ordinal).Select(subscription => ToResource(subscription, intEnums))]);
+            throw ApiException.InvalidArgument("The request must contain at least one message.");
         }
-    }
 
-    /// <summary>Publishes to every subscription attached now; returns the new message ids in request order.</summary>
-    internal IReadOnlyList<string> Publish(string topicName, IReadOnlyList<OutgoingMessage> messages)
-    {
+        if (messages.Count > MaxMessagesPerPublish)
+        {
+            throw ApiException.InvalidArgument($"The request has {messages.Count} messages; at most {MaxMessagesPerPublish} are allowed.");
+        }
+
         lock (_gate)
         {
-            var topic = FindTopic(topicName);
+            var topic = FindTopic(request.Topic);
             var now = _timeProvider.GetUtcNow();
-            var ids = messages.Select(message => PublishLocked(topic, message, now).MessageId).ToList();
+            var response = new PublishResponse { MessageIds = { messages.Select(message => PublishLocked(topic, message, now).MessageId) } };
             Wake.Set();
-            return ids;
+            return response;
         }
     }
 
-    /// <summary>Takes every push that is due and allowed to start; returns when to look again (null: when signalled).</summary>
+    internal Subscription CreateSubscription(Subscription resource) => AddSubscription(SubscriptionSpec.FromResource(resource));
+
+    internal Subscription GetSubscription(string name)
+    {
+        CheckSubscriptionName(name);
+        lock (_gate)
+        {
+            return FindSubscription(name).Spec.ToResource();
+        }
+    }
+
+    /// <summary>Changes the subscription fields <c>update_mask</c> names; messages already waiting keep their place.</summary>
+    internal Subscription UpdateSubscription(UpdateSubscriptionRequest request)
+    {
+        var update = request.Subscription ?? throw ApiException.InvalidArgument("Subscription is required.");
+        var mask = RequireMask<Subscription>(
+            request.UpdateMask,
+            ["push_config", "ack_deadline_seconds", "retry_policy", "dead_letter_policy", "labels", "message_retention_duration", "expiration_policy"]);
+        lock (_gate)
+        {
+            var subscription = FindSubscription(update.Name);
+            var merged = subscription.Spec.ToResource();
+            mask.Merge(update, merged, new FieldMask.MergeOptions { ReplaceMessageFields = true, ReplaceRepeatedFields = true });
+            return Replace(subscription, merged);
+        }
+    }
+
+    internal ListSubscriptionsResponse ListSubscriptions(ListSubscriptionsRequest request)
+    {
+        var prefix = $"{request.Project}/subscriptions/";
+        lock (_gate)
+        {
+            var subscriptions = _subscriptions.Values.Where(subscription => subscription.Spec.Name.StartsWith(prefix, StringComparison.Ordinal))
+                .OrderBy(subscription => subscription.Spec.Name, StringComparer.Ordinal)
+                .Select(subscription => subscription.Spec.ToResource())
+                .ToList();
+            var (page, next) = Paging.Page(subscriptions, request.PageSize, request.PageToken, 1000);
+            return new ListSubscriptionsResponse { Subscriptions = { page }, NextPageToken = next };
+        }
+    }
+
+    /// <summary>Deletes the subscription and its backlog; pushes still out are settled without effect.</summary>
+    internal void DeleteSubscription(string name)
+    {
+        CheckSubscriptionName(name);
+        lock (_gate)
+        {
+            var subscription = FindSubscription(name);
+            _subscriptions.Remove(name);
+            subscription.Deleted = true;
+            subscription.Ready.Set();
+            if (_topics.TryGetValue(subscription.Spec.Topic, out var topic))
+            {
+                topic.Subscriptions.Remove(subscription);
+            }
+        }
+    }
+
+    /// <summary>Turns push into pull (an empty push config) or back, or changes where and how it pushes.</summary>
+    internal void ModifyPushConfig(ModifyPushConfigRequest request)
+    {
+        CheckSubscriptionName(request.Subscription);
+        lock (_gate)
+        {
+            var subscription = FindSubscription(request.Subscription);
+            var merged = subscription.Spec.ToResource();
+            merged.PushConfig = request.PushConfig ?? new PushConfig();
+            Replace(subscription, merged);
+        }
+    }
+
+    /// <summary>
+    /// Up to <c>max_messages</c> messages leased for the subscription's ack deadline; without <c>return_immediately</c> it
+    /// waits a few seconds for one to arrive before answering empty.
+    /// </summary>
+    internal async Task<PullResponse> PullAsync(PullRequest request, CancellationToken cancellationToken)
+    {
+        CheckSubscriptionName(request.Subscription);
+        if (request.MaxMessages <= 0)
+        {
+            throw ApiException.InvalidArgument("max_messages must be more than 0.");
+        }
+
+        var deadline = DateTimeOffset.UtcNow + PullWait;
+        while (true)
+        {
+            var received = TakeForPull(request.Subscription, Math.Min(request.MaxMessages, MaxMessagesPerPull), ackDeadline: null);
+            var left = deadline - DateTimeOffset.UtcNow;
+            if (received.Count > 0 || request.ReturnImmediately || left <= TimeSpan.Zero)
+            {
+                return new PullResponse { ReceivedMessages = { received } };
+            }
+
+            await WaitForMessagesAsync(request.Subscription, left, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Leases up to <paramref name="max"/> due messages to a puller for <paramref name="ackDeadline"/> (the subscription's
+    /// when null); each delivery counts as an attempt.
+    /// </summary>
+    internal IReadOnlyList<ReceivedMessage> TakeForPull(string subscriptionName, int max, TimeSpan? ackDeadline)
+    {
+        lock (_gate)
+        {
+            var subscription = FindSubscription(subscriptionName);
+            var spec = subscription.Spec;
+            if (!spec.IsPull)
+            {
+                throw ApiException.FailedPrecondition($"Subscription {PubSubNames.IdOf(spec.Name)} is a push subscription: modifyPushConfig with an empty push config makes it a pull one.");
+            }
+
+            var now = _timeProvider.GetUtcNow();
+            var leaseUntil = now + (ackDeadline ?? spec.AckDeadline);
+            var received = new List<ReceivedMessage>();
+            subscription.Ready.Reset();
+            while (received.Count < max && subscription.TryTakeDue(now, out var pending))
+            {
+                pending.DeliveryAttempts++;
+                var ackId = subscription.Lease(pending, leaseUntil, Interlocked.Increment(ref _lastAckId));
+                received.Add(new ReceivedMessage
+                {
+                    AckId = ackId,
+                    Message = ToResource(pending.Message),
+                    DeliveryAttempt = spec.DeadLetterPolicy is null ? 0 : pending.DeliveryAttempts,
+                });
+            }
+
+            if (received.Count > 0)
+            {
+                // The dispatcher watches lease deadlines: a lease that runs out is a nack.
+                Wake.Set();
+            }
+
+            return received;
+        }
+    }
+
+    /// <summary>Waits (real time) until a message may be ready to pull on the subscription, or <paramref name="timeout"/> passes.</summary>
+    internal async Task WaitForMessagesAsync(string subscriptionName, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Task ready;
+        lock (_gate)
+        {
+            ready = FindSubscription(subscriptionName).Ready.WaitAsync();
+        }
+
+        await Task.WhenAny(ready, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Acknowledges leased messages; ack ids that are unknown or ran out are ignored, as Pub/Sub does.</summary>
+    internal void Acknowledge(string subscriptionName, IEnumerable<string> ackIds)
+    {
+        CheckSubscriptionName(subscriptionName);
+        lock (_gate)
+        {
+            var subscription = FindSubscription(subscriptionName);
+            var now = _timeProvider.GetUtcNow();
+            foreach (var ackId in ackIds)
+            {
+                if (subscription.TryRelease(ackId, out var pending))
+                {
+                    subscription.Finish(pending, now);
+                }
+            }
+        }
+    }
+
+    /// <summary>Extends leases by <paramref name="seconds"/> from now; 0 hands the messages back at once (a nack).</summary>
+    internal void ModifyAckDeadline(string subscriptionName, IEnumerable<string> ackIds, int seconds)
+    {
+        CheckSubscriptionName(subscriptionName);
+        if (seconds is < 0 or > 600)
+        {
+            throw ApiException.InvalidArgument($"Invalid ack deadline {seconds}: it must be between 0 and 600 seconds.");
+        }
+
+        lock (_gate)
+        {
+            var subscription = FindSubscription(subscriptionName);
+            var now = _timeProvider.GetUtcNow();
+            foreach (var ackId in ackIds)
+            {
+                if (seconds > 0)
+                {
+                    subscription.TryExtend(ackId, now + TimeSpan.FromSeconds(seconds));
+                }
+                else if (subscription.TryRelease(ackId, out var pending))
+                {
+                    NackLocked(subscription, pending, now);
+                }
+            }
+
+            Wake.Set();
+        }
+    }
+
+    /// <summary>How many of <paramref name="ackIds"/> are still leased: a stream's outstanding messages, for its flow control.</summary>
+    internal int CountLeased(string subscriptionName, IEnumerable<string> ackIds)
+    {
+        lock (_gate)
+        {
+            return _subscriptions.TryGetValue(subscriptionName, out var subscription) ? ackIds.Count(subscription.IsLeased) : 0;
+        }
+    }
+
+    internal bool IsMessageOrderingEnabled(string subscriptionName)
+    {
+        lock (_gate)
+        {
+            return FindSubscription(subscriptionName).Spec.EnableMessageOrdering;
+        }
+    }
+
+    /// <summary>
+    /// Takes every push that is due and allowed to start, takes back pulled messages whose lease ran out, and wakes pullers
+    /// of messages that became due; returns when to look again (null: when signalled).
+    /// </summary>
     internal (IReadOnlyList<(SubscriptionRuntime Subscription, PendingPush Push)> Due, DateTimeOffset? WakeAt) TakeDue()
     {
         var due = new List<(SubscriptionRuntime, PendingPush)>();
         DateTimeOffset? wakeAt = null;
+        void WakeAt(DateTimeOffset? time)
+        {
+            if (time is { } at && (wakeAt is null || at < wakeAt))
+            {
+                wakeAt = at;
+            }
+        }
+
         lock (_gate)
         {
             var now = _timeProvider.GetUtcNow();
             foreach (var subscription in _subscriptions.Values)
             {
+                foreach (var expired in subscription.TakeExpiredLeases(now))
+                {
+                    NackLocked(subscription, expired, now);
+                }
+
+                WakeAt(subscription.NextLeaseExpiry);
+                if (subscription.Spec.IsPull)
+                {
+                    if (subscription.NextDue is { } next)
+                    {
+                        if (next <= now)
+                        {
+                            subscription.Ready.Set();
+                        }
+                        else
+                        {
+                            WakeAt(next);
+                        }
+                    }
+
+                    continue;
+                }
+
                 while (subscription.InFlight < Options.MaxOutstandingPushesPerSubscription && subscription.TryTakeDue(now, out var push))
                 {
                     subscription.InFlight++;
@@ -279,9 +535,9 @@ public sealed class PubSubEmulator : IParkable
                 }
 
                 // A subscription at its push limit is woken by a finishing push, not by the clock.
-                if (subscription.InFlight < Options.MaxOutstandingPushesPerSubscription && subscription.NextDue is { } next && (wakeAt is null || next < wakeAt))
+                if (subscription.InFlight < Options.MaxOutstandingPushesPerSubscription)
                 {
-                    wakeAt = next;
+                    WakeAt(subscription.NextDue);
                 }
             }
         }
@@ -296,43 +552,14 @@ public sealed class PubSubEmulator : IParkable
         lock (_gate)
         {
             var completed = _timeProvider.GetUtcNow();
-            var spec = subscription.Spec;
             push.DeliveryAttempts++;
-            var deliveryAttempt = push.DeliveryAttempts;
             subscription.InFlight--;
-            PushAttemptOutcome outcome;
-            DateTimeOffset? nextAttempt = null;
-            if (status is 102 or 200 or 201 or 202 or 204)
-            {
-                outcome = PushAttemptOutcome.Acknowledged;
-                subscription.Finish(push, completed);
-            }
-            else if (spec.DeadLetterPolicy is { } deadLetter && deliveryAttempt >= deadLetter.MaxDeliveryAttempts)
-            {
-                outcome = PushAttemptOutcome.DeadLettered;
-                var forwarded = ForwardToDeadLetterLocked(spec, deadLetter, push, completed);
-                subscription.Finish(push, completed);
-                _logger.LogWarning(
-                    "Pub/Sub emulator moved message {MessageId} from subscription {Subscription} to dead-letter topic {DeadLetterTopic} as {DeadLetterMessageId} after {DeliveryAttempts} delivery attempts",
-                    push.Message.MessageId, spec.Name, deadLetter.DeadLetterTopic, forwarded.MessageId, deliveryAttempt);
-            }
-            else if (completed - push.Message.PublishTime >= spec.MessageRetention)
-            {
-                outcome = PushAttemptOutcome.Expired;
-                subscription.Finish(push, completed);
-                _logger.LogWarning(
-                    "Pub/Sub emulator dropped message {MessageId} on subscription {Subscription}: unacknowledged past the retention of {Retention}",
-                    push.Message.MessageId, spec.Name, spec.MessageRetention);
-            }
-            else
-            {
-                outcome = PushAttemptOutcome.WillRetry;
-                push.DueAt = completed + spec.Backoff(deliveryAttempt);
-                nextAttempt = push.DueAt;
-                subscription.Schedule(push);
-            }
-
-            attempt = new PushAttempt(spec.Name, push.Message.MessageId, deliveryAttempt, status, error, dispatchedAt, completed, outcome, nextAttempt);
+            var outcome = status is 102 or 200 or 201 or 202 or 204
+                ? AcknowledgeLocked(subscription, push, completed)
+                : NackLocked(subscription, push, completed);
+            attempt = new PushAttempt(
+                subscription.Spec.Name, push.Message.MessageId, push.DeliveryAttempts, status, error, dispatchedAt, completed, outcome,
+                outcome == PushAttemptOutcome.WillRetry ? push.DueAt : null);
             if (_attempts.Count == AttemptHistory)
             {
                 _attempts.Dequeue();
@@ -377,25 +604,104 @@ public sealed class PubSubEmulator : IParkable
         }
     }
 
-    internal void Park(DateTimeOffset? until)
+    void IParkable.Park(DateTimeOffset? until)
     {
         Volatile.Write(ref _parkedUntilTicks, until?.UtcTicks ?? long.MaxValue);
         _parked = true;
     }
 
-    internal void Unpark() => _parked = false;
-
-    WakeSignal IParkable.Wake => Wake;
-
-    void IParkable.Park(DateTimeOffset? until) => Park(until);
-
-    void IParkable.Unpark() => Unpark();
+    void IParkable.Unpark() => _parked = false;
 
     private bool IsQuiet(DateTimeOffset now) =>
         _parked
         && !Wake.IsSet
         && Volatile.Read(ref _parkedUntilTicks) > now.UtcTicks
         && Volatile.Read(ref _inFlight) == 0;
+
+    private Subscription AddSubscription(SubscriptionSpec spec)
+    {
+        if (spec.Problems().FirstOrDefault() is { } problem)
+        {
+            throw ApiException.InvalidArgument($"Invalid subscription: {problem}");
+        }
+
+        lock (_gate)
+        {
+            if (_subscriptions.ContainsKey(spec.Name))
+            {
+                throw ResourceExists(spec.Name);
+            }
+
+            var topic = FindTopic(spec.Topic);
+            CheckDeadLetterTopicLocked(spec);
+            var subscription = new SubscriptionRuntime(spec);
+            _subscriptions[spec.Name] = subscription;
+            topic.Subscriptions.Add(subscription);
+            return spec.ToResource();
+        }
+    }
+
+    private Subscription Replace(SubscriptionRuntime subscription, Subscription merged)
+    {
+        var spec = SubscriptionSpec.FromResource(merged);
+        if (spec.EnableMessageOrdering != subscription.Spec.EnableMessageOrdering)
+        {
+            throw ApiException.InvalidArgument("enable_message_ordering cannot be changed after the subscription is created.");
+        }
+
+        CheckDeadLetterTopicLocked(spec);
+        subscription.Spec = spec;
+        Wake.Set();
+        subscription.Ready.Set();
+        return spec.ToResource();
+    }
+
+    private void CheckDeadLetterTopicLocked(SubscriptionSpec spec)
+    {
+        if (spec.DeadLetterPolicy is { } deadLetter && !_topics.ContainsKey(deadLetter.DeadLetterTopic))
+        {
+            throw ResourceNotFound(deadLetter.DeadLetterTopic);
+        }
+    }
+
+    private PushAttemptOutcome AcknowledgeLocked(SubscriptionRuntime subscription, PendingPush push, DateTimeOffset now)
+    {
+        subscription.Finish(push, now);
+        return PushAttemptOutcome.Acknowledged;
+    }
+
+    /// <summary>A delivery that failed (push) or was handed back or ran out (pull): retry later, dead-letter or expire.</summary>
+    private PushAttemptOutcome NackLocked(SubscriptionRuntime subscription, PendingPush push, DateTimeOffset now)
+    {
+        var spec = subscription.Spec;
+        if (subscription.Deleted)
+        {
+            return PushAttemptOutcome.Expired;
+        }
+
+        if (spec.DeadLetterPolicy is { } deadLetter && push.DeliveryAttempts >= deadLetter.MaxDeliveryAttempts && _topics.ContainsKey(deadLetter.DeadLetterTopic))
+        {
+            var forwarded = ForwardToDeadLetterLocked(spec, deadLetter, push, now);
+            subscription.Finish(push, now);
+            _logger.LogWarning(
+                "Pub/Sub emulator moved message {MessageId} from subscription {Subscription} to dead-letter topic {DeadLetterTopic} as {DeadLetterMessageId} after {DeliveryAttempts} delivery attempts",
+                push.Message.MessageId, spec.Name, deadLetter.DeadLetterTopic, forwarded.MessageId, push.DeliveryAttempts);
+            return PushAttemptOutcome.DeadLettered;
+        }
+
+        if (now - push.Message.PublishTime >= spec.MessageRetention)
+        {
+            subscription.Finish(push, now);
+            _logger.LogWarning(
+                "Pub/Sub emulator dropped message {MessageId} on subscription {Subscription}: unacknowledged past the retention of {Retention}",
+                push.Message.MessageId, spec.Name, spec.MessageRetention);
+            return PushAttemptOutcome.Expired;
+        }
+
+        push.DueAt = now + spec.Backoff(push.DeliveryAttempts);
+        subscription.Schedule(push);
+        return PushAttemptOutcome.WillRetry;
+    }
 
     private EmulatedMessage PublishLocked(TopicRuntime topic, OutgoingMessage outgoing, DateTimeOffset now)
     {
@@ -427,45 +733,128 @@ public sealed class PubSubEmulator : IParkable
             [DeadLetterDeliveryCount] = push.DeliveryAttempts.ToString(CultureInfo.InvariantCulture),
             [DeadLetterSubscription] = PubSubNames.IdOf(spec.Name),
             [DeadLetterSubscriptionProject] = PubSubNames.ProjectOf(spec.Name),
-            [DeadLetterTopicPublishTime] = GoogleWireFormat.Timestamp(push.Message.PublishTime),
+            [DeadLetterTopicPublishTime] = GoogleJson.Timestamp(push.Message.PublishTime),
         };
         return PublishLocked(_topics[deadLetter.DeadLetterTopic], new OutgoingMessage(push.Message.Data, attributes, push.Message.OrderingKey), now);
     }
 
     private TopicRuntime FindTopic(string name) =>
-        _topics.TryGetValue(name, out var topic) ? topic : throw PubSubApiException.ResourceNotFound(name);
+        _topics.TryGetValue(name, out var topic) ? topic : throw ResourceNotFound(name);
 
-    private static TopicResource ToResource(TopicRuntime topic, bool intEnums) =>
-        new(topic.Name, topic.Labels, topic.MessageRetentionDuration, ProtoJson.EnumValue(TopicStates, "ACTIVE", intEnums));
+    private SubscriptionRuntime FindSubscription(string name) =>
+        _subscriptions.TryGetValue(name, out var subscription) ? subscription : throw ResourceNotFound(name);
 
-    private static SubscriptionResource ToResource(SubscriptionRuntime subscription, bool intEnums)
+    internal static PubsubMessage ToResource(EmulatedMessage message)
     {
-        var spec = subscription.Spec;
-        return new SubscriptionResource(
-            spec.Name,
-            spec.Topic,
-            new PushConfigResource(
-                spec.PushEndpoint,
-                spec.OidcToken is { } oidc ? new OidcTokenResource(oidc.ServiceAccountEmail, oidc.Audience) : null,
-                spec.NoWrapper is { } noWrapper ? new NoWrapperResource(noWrapper.WriteMetadata ? true : null) : null),
-            (int)spec.AckDeadline.TotalSeconds,
-            GoogleWireFormat.Duration(spec.MessageRetention),
-            spec.RetryPolicy.Explicit
-                ? new RetryPolicyResource(GoogleWireFormat.Duration(spec.RetryPolicy.MinimumBackoff), GoogleWireFormat.Duration(spec.RetryPolicy.MaximumBackoff))
-                : null,
-            spec.DeadLetterPolicy is { } deadLetter ? new DeadLetterPolicyResource(deadLetter.DeadLetterTopic, deadLetter.MaxDeliveryAttempts) : null,
-            spec.EnableMessageOrdering ? true : null,
-            spec.Labels,
-            ProtoJson.EnumValue(SubscriptionStates, "ACTIVE", intEnums));
+        var resource = new PubsubMessage
+        {
+            Data = ByteString.CopyFrom(message.Data.Span),
+            Attributes = { message.Attributes.ToDictionary() },
+            MessageId = message.MessageId,
+            PublishTime = Timestamp.FromDateTimeOffset(message.PublishTime),
+        };
+        if (!string.IsNullOrEmpty(message.OrderingKey))
+        {
+            resource.OrderingKey = message.OrderingKey;
+        }
+
+        return resource;
     }
 
-    private static PubsubMessageResource ToResource(EmulatedMessage message) =>
-        new(
-            message.Data.IsEmpty ? null : Convert.ToBase64String(message.Data.Span),
-            message.Attributes.Count == 0 ? null : message.Attributes,
-            message.MessageId,
-            GoogleWireFormat.Timestamp(message.PublishTime),
-            string.IsNullOrEmpty(message.OrderingKey) ? null : message.OrderingKey);
+    /// <summary>Only the fields named, and only settable ones: Pub/Sub refuses an update without a mask.</summary>
+    private static FieldMask RequireMask<T>(FieldMask? mask, IReadOnlyCollection<string> settable)
+        where T : IMessage, new()
+    {
+        if (mask is null || mask.Paths.Count == 0)
+        {
+            throw ApiException.InvalidArgument("update_mask is required: name the fields to change.");
+        }
+
+        if (!FieldMask.IsValid<T>(mask))
+        {
+            throw ApiException.InvalidArgument($"Invalid update_mask '{mask}'.");
+        }
+
+        foreach (var path in mask.Paths)
+        {
+            if (!settable.Any(field => path == field || path.StartsWith($"{field}.", StringComparison.Ordinal)))
+            {
+                throw ApiException.InvalidArgument($"update_mask names '{path}', which cannot be updated here; settable: {string.Join(", ", settable)}.");
+            }
+        }
+
+        return mask;
+    }
+
+    private static void CheckTopicSettings(Topic topic)
+    {
+        if (topic.SchemaSettings is not null)
+        {
+            throw ApiException.InvalidArgument("The twin does not validate schemas: leave topic.schemaSettings unset.");
+        }
+    }
+
+    private static OutgoingMessage Outgoing(PubsubMessage message, string path)
+    {
+        if (message.Data.IsEmpty && message.Attributes.Count == 0)
+        {
+            throw ApiException.InvalidArgument($"{path} has neither data nor attributes: a message needs one of them.");
+        }
+
+        if (message.Attributes.Count > MaxAttributes)
+        {
+            throw ApiException.InvalidArgument($"{path} has {message.Attributes.Count} attributes; at most {MaxAttributes} are allowed.");
+        }
+
+        foreach (var (key, value) in message.Attributes)
+        {
+            if (key.Length == 0 || Encoding.UTF8.GetByteCount(key) > MaxAttributeKeyBytes)
+            {
+                throw ApiException.InvalidArgument($"{path}.attributes has a key that is empty or longer than {MaxAttributeKeyBytes} bytes.");
+            }
+
+            if (key.StartsWith("goog", StringComparison.OrdinalIgnoreCase))
+            {
+                throw ApiException.InvalidArgument($"{path}.attributes key '{key}' is reserved: keys must not start with 'goog'.");
+            }
+
+            if (Encoding.UTF8.GetByteCount(value) > MaxAttributeValueBytes)
+            {
+                throw ApiException.InvalidArgument($"{path}.attributes['{key}'] is longer than {MaxAttributeValueBytes} bytes.");
+            }
+        }
+
+        if (Encoding.UTF8.GetByteCount(message.OrderingKey) > MaxOrderingKeyBytes)
+        {
+            throw ApiException.InvalidArgument($"{path}.ordering_key is longer than {MaxOrderingKeyBytes} bytes.");
+        }
+
+        return new OutgoingMessage(
+            message.Data.ToByteArray(),
+            new Dictionary<string, string>(message.Attributes, StringComparer.Ordinal),
+            message.OrderingKey.Length == 0 ? null : message.OrderingKey);
+    }
+
+    private static void CheckTopicName(string name)
+    {
+        if (PubSubNames.TopicProblem(name) is { } problem)
+        {
+            throw ApiException.InvalidArgument($"Invalid [topics] name: {problem}");
+        }
+    }
+
+    private static void CheckSubscriptionName(string name)
+    {
+        if (PubSubNames.SubscriptionProblem(name) is { } problem)
+        {
+            throw ApiException.InvalidArgument($"Invalid [subscriptions] name: {problem}");
+        }
+    }
+
+    /// <summary>Pub/Sub's wording when a topic or subscription is missing: it names the id, not the full name.</summary>
+    private static ApiException ResourceNotFound(string name) => ApiException.NotFound($"Resource not found (resource={PubSubNames.IdOf(name)}).");
+
+    private static ApiException ResourceExists(string name) => ApiException.AlreadyExists($"Resource already exists in the project (resource={PubSubNames.IdOf(name)}).");
 }
 
 /// <summary>A message as a publisher sends it, already validated.</summary>

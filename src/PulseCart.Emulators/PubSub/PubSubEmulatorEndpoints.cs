@@ -1,228 +1,124 @@
-using System.Buffers;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using PulseCart.Emulators.Api;
 using PulseCart.Emulators.Oidc;
+using PulseCart.GoogleApis;
+using PulseCart.GoogleApis.PubSub.V1;
 
 namespace PulseCart.Emulators.PubSub;
 
-/// <summary>The embedded Pub/Sub emulator's REST API (a v1 subset) and the emulator's own listing of what topics received.</summary>
+/// <summary>The Pub/Sub twin's REST API (a v1 subset) and the twin's own listing of what topics received.</summary>
 public static class PubSubEmulatorEndpoints
 {
-    private const string Topics = "/v1/projects/{project}/topics";
-    private const string Subscriptions = "/v1/projects/{project}/subscriptions";
+    private const string Topics = "v1/projects/{project}/topics";
+    private const string Topic = $"{Topics}/{{topic}}";
+    private const string Subscriptions = "v1/projects/{project}/subscriptions";
+    private const string Subscription = $"{Subscriptions}/{{subscription}}";
 
-    // Pub/Sub's own publish limit is 10 MB of messages; the JSON and base64 around them need room too.
-    private const int MaxRequestBytes = 14 * 1024 * 1024;
-
-    private static readonly JsonDocumentOptions RequestJsonOptions = new() { MaxDepth = 64 };
+    /// <summary>The Pub/Sub v1 REST methods the twin serves, as Google maps them onto URLs.</summary>
+    internal static readonly IReadOnlyList<RestMethod> Methods =
+    [
+        new("GET", Topics, call => Answer(Emulator(call).ListTopics(call.WithQuery(new ListTopicsRequest { Project = ProjectName(call) })))),
+        new("PUT", Topic, async call =>
+        {
+            var topic = await call.BodyAsync<GoogleApis.PubSub.V1.Topic>();
+            topic.Name = TopicName(call);
+            return Emulator(call).CreateTopic(topic);
+        }),
+        new("GET", Topic, call => Answer(Emulator(call).GetTopic(TopicName(call)))),
+        new("PATCH", Topic, async call =>
+        {
+            var request = await call.BodyAsync<UpdateTopicRequest>();
+            request.Topic ??= new GoogleApis.PubSub.V1.Topic();
+            request.Topic.Name = TopicName(call);
+            return Emulator(call).UpdateTopic(request);
+        }),
+        new("DELETE", Topic, call =>
+        {
+            Emulator(call).DeleteTopic(TopicName(call));
+            return Answer(new Empty());
+        }),
+        new("POST", $"{Topic}:publish", async call =>
+        {
+            var request = await call.BodyAsync<PublishRequest>();
+            request.Topic = TopicName(call);
+            return Emulator(call).Publish(request);
+        }),
+        new("GET", $"{Topic}/subscriptions", call => Answer(Emulator(call).ListTopicSubscriptions(call.WithQuery(new ListTopicSubscriptionsRequest { Topic = TopicName(call) })))),
+        new("GET", $"{Topic}/messages", call => Answer(new ListTopicMessagesResponse { Messages = { Emulator(call).ListMessages(TopicName(call)) } })),
+        new("GET", Subscriptions, call => Answer(Emulator(call).ListSubscriptions(call.WithQuery(new ListSubscriptionsRequest { Project = ProjectName(call) })))),
+        new("PUT", Subscription, async call =>
+        {
+            var subscription = await call.BodyAsync<GoogleApis.PubSub.V1.Subscription>();
+            subscription.Name = SubscriptionName(call);
+            return Emulator(call).CreateSubscription(subscription);
+        }),
+        new("GET", Subscription, call => Answer(Emulator(call).GetSubscription(SubscriptionName(call)))),
+        new("PATCH", Subscription, async call =>
+        {
+            var request = await call.BodyAsync<UpdateSubscriptionRequest>();
+            request.Subscription ??= new GoogleApis.PubSub.V1.Subscription();
+            request.Subscription.Name = SubscriptionName(call);
+            return Emulator(call).UpdateSubscription(request);
+        }),
+        new("DELETE", Subscription, call =>
+        {
+            Emulator(call).DeleteSubscription(SubscriptionName(call));
+            return Answer(new Empty());
+        }),
+        new("POST", $"{Subscription}:modifyPushConfig", async call =>
+        {
+            var request = await call.BodyAsync<ModifyPushConfigRequest>();
+            request.Subscription = SubscriptionName(call);
+            Emulator(call).ModifyPushConfig(request);
+            return new Empty();
+        }),
+        new("POST", $"{Subscription}:pull", async call =>
+        {
+            var request = await call.BodyAsync<PullRequest>();
+            request.Subscription = SubscriptionName(call);
+            return await Emulator(call).PullAsync(request, call.Aborted);
+        }),
+        new("POST", $"{Subscription}:acknowledge", async call =>
+        {
+            var request = await call.BodyAsync<AcknowledgeRequest>();
+            Emulator(call).Acknowledge(SubscriptionName(call), request.AckIds);
+            return new Empty();
+        }),
+        new("POST", $"{Subscription}:modifyAckDeadline", async call =>
+        {
+            var request = await call.BodyAsync<ModifyAckDeadlineRequest>();
+            Emulator(call).ModifyAckDeadline(SubscriptionName(call), request.AckIds, request.AckDeadlineSeconds);
+            return new Empty();
+        }),
+    ];
 
     /// <summary>
-    /// Maps the Pub/Sub v1 subset under <c>PulseCart:Emulators:PubSub:PathPrefix</c>: create, get and list topics and push
-    /// subscriptions, <c>topics/T:publish</c>, a topic's subscriptions, and the emulator's own
-    /// <c>GET …/topics/T/messages</c> (what a topic received, for dead-letter topics above all), plus the emulator OIDC
-    /// issuer's key set. Returns the API's route group, for adding authorization or filters.
+    /// Maps the Pub/Sub v1 REST subset under <c>PulseCart:Emulators:PubSub:PathPrefix</c>: topics, push and pull
+    /// subscriptions, publish, pull and acknowledgement, and the twin's own <c>GET …/topics/T/messages</c> (what a topic
+    /// received, for dead-letter topics above all), plus the emulator OIDC issuer's key set. Returns the API's route group,
+    /// for adding authorization or filters.
     /// </summary>
-    public static RouteGroupBuilder MapPubSubEmulator(this IEndpointRouteBuilder endpoints)
+    public static RouteGroupBuilder MapPubSubEmulator(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapPubSubEmulator(endpoints.ServiceProvider.GetRequiredService<IOptions<PubSubEmulatorOptions>>().Value.PathPrefix);
+
+    /// <summary>As <see cref="MapPubSubEmulator(IEndpointRouteBuilder)"/>, under <paramref name="pathPrefix"/> ("" for the root).</summary>
+    public static RouteGroupBuilder MapPubSubEmulator(this IEndpointRouteBuilder endpoints, string pathPrefix)
     {
-        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<PubSubEmulatorOptions>>().Value;
         endpoints.MapLocalOidcIssuer();
-        var group = endpoints.MapGroup(options.PathPrefix).ExcludeFromDescription();
-        group.MapGet(Topics, ListTopics);
-        group.MapPut($"{Topics}/{{topic}}", CreateTopicAsync);
-        group.MapGet($"{Topics}/{{topic}}", GetTopic);
-
-        // ':' has a meaning in route templates, so the custom verb travels inside the last segment and is split off here.
-        group.MapPost($"{Topics}/{{topicAndVerb}}", TopicVerbAsync);
-        group.MapGet($"{Topics}/{{topic}}/subscriptions", ListTopicSubscriptions);
-        group.MapGet($"{Topics}/{{topic}}/messages", ListTopicMessages);
-        group.MapGet(Subscriptions, ListSubscriptions);
-        group.MapPut($"{Subscriptions}/{{subscription}}", CreateSubscriptionAsync);
-        group.MapGet($"{Subscriptions}/{{subscription}}", GetSubscription);
-        group.MapPost($"{Subscriptions}/{{subscriptionAndVerb}}", SubscriptionVerb);
-        return group;
+        return endpoints.MapRestApi(pathPrefix, "v1", "Pub/Sub", Methods);
     }
 
-    private static async Task<Results<JsonHttpResult<TopicResource>, JsonHttpResult<PubSubErrorResource>>> CreateTopicAsync(
-        string project, string topic, HttpRequest request, PubSubEmulator emulator)
-    {
-        try
-        {
-            var (labels, retention) = PubSubRequests.Topic(await ReadBodyAsync(request));
-            return TypedResults.Json(
-                emulator.CreateTopic(TopicName(project, topic), labels, retention, WantsIntEnums(request)),
-                PubSubResourceJsonContext.Default.TopicResource);
-        }
-        catch (PubSubApiException error)
-        {
-            return Error(error);
-        }
-    }
+    private static PubSubEmulator Emulator(RestCall call) => call.Services.GetRequiredService<PubSubEmulator>();
 
-    private static Results<JsonHttpResult<TopicResource>, JsonHttpResult<PubSubErrorResource>> GetTopic(
-        string project, string topic, HttpRequest request, PubSubEmulator emulator) =>
-        Answer(() => emulator.GetTopic(CheckedTopicName(project, topic), WantsIntEnums(request)), PubSubResourceJsonContext.Default.TopicResource);
+    private static Task<IMessage> Answer(IMessage message) => Task.FromResult(message);
 
-    private static Results<JsonHttpResult<ListTopicsResource>, JsonHttpResult<PubSubErrorResource>> ListTopics(
-        string project, HttpRequest request, PubSubEmulator emulator) =>
-        Answer(() => emulator.ListTopics(project, WantsIntEnums(request)), PubSubResourceJsonContext.Default.ListTopicsResource);
+    private static string ProjectName(RestCall call) => $"projects/{call["project"]}";
 
-    private static Results<JsonHttpResult<ListTopicSubscriptionsResource>, JsonHttpResult<PubSubErrorResource>> ListTopicSubscriptions(
-        string project, string topic, PubSubEmulator emulator) =>
-        Answer(() => emulator.ListTopicSubscriptions(CheckedTopicName(project, topic)), PubSubResourceJsonContext.Default.ListTopicSubscriptionsResource);
+    private static string TopicName(RestCall call) => $"{ProjectName(call)}/topics/{call["topic"]}";
 
-    private static Results<JsonHttpResult<ListMessagesResource>, JsonHttpResult<PubSubErrorResource>> ListTopicMessages(
-        string project, string topic, PubSubEmulator emulator) =>
-        Answer(() => emulator.ListMessages(CheckedTopicName(project, topic)), PubSubResourceJsonContext.Default.ListMessagesResource);
-
-    private static async Task<Results<JsonHttpResult<PublishResponseResource>, JsonHttpResult<PubSubErrorResource>>> TopicVerbAsync(
-        string project, string topicAndVerb, HttpRequest request, PubSubEmulator emulator)
-    {
-        try
-        {
-            var (topic, verb) = SplitVerb(topicAndVerb);
-            if (verb != "publish")
-            {
-                throw PubSubApiException.NotFound($"No method topics.{verb}: the emulator serves POST …/topics/TOPIC:publish.");
-            }
-
-            var name = CheckedTopicName(project, topic);
-            var messages = PubSubRequests.Publish(await ReadBodyAsync(request));
-            return TypedResults.Json(new PublishResponseResource(emulator.Publish(name, messages)), PubSubResourceJsonContext.Default.PublishResponseResource);
-        }
-        catch (PubSubApiException error)
-        {
-            return Error(error);
-        }
-    }
-
-    private static async Task<Results<JsonHttpResult<SubscriptionResource>, JsonHttpResult<PubSubErrorResource>>> CreateSubscriptionAsync(
-        string project, string subscription, HttpRequest request, PubSubEmulator emulator)
-    {
-        try
-        {
-            var spec = PubSubRequests.Subscription($"projects/{project}/subscriptions/{subscription}", await ReadBodyAsync(request));
-            return TypedResults.Json(emulator.CreateSubscription(spec, WantsIntEnums(request)), PubSubResourceJsonContext.Default.SubscriptionResource);
-        }
-        catch (PubSubApiException error)
-        {
-            return Error(error);
-        }
-    }
-
-    private static Results<JsonHttpResult<SubscriptionResource>, JsonHttpResult<PubSubErrorResource>> GetSubscription(
-        string project, string subscription, HttpRequest request, PubSubEmulator emulator) =>
-        Answer(
-            () =>
-            {
-                var name = $"projects/{project}/subscriptions/{subscription}";
-                return PubSubNames.SubscriptionProblem(name) is { } problem
-                    ? throw PubSubApiException.InvalidArgument($"Invalid [subscriptions] name: {problem}")
-                    : emulator.GetSubscription(name, WantsIntEnums(request));
-            },
-            PubSubResourceJsonContext.Default.SubscriptionResource);
-
-    private static Results<JsonHttpResult<ListSubscriptionsResource>, JsonHttpResult<PubSubErrorResource>> ListSubscriptions(
-        string project, HttpRequest request, PubSubEmulator emulator) =>
-        Answer(() => emulator.ListSubscriptions(project, WantsIntEnums(request)), PubSubResourceJsonContext.Default.ListSubscriptionsResource);
-
-    private static JsonHttpResult<PubSubErrorResource> SubscriptionVerb(string subscriptionAndVerb)
-    {
-        var (_, verb) = SplitVerb(subscriptionAndVerb);
-        return Error(verb.Length == 0
-            ? PubSubApiException.NotFound("No such method: POST …/subscriptions/SUBSCRIPTION needs a :verb.")
-            : PubSubApiException.Unimplemented($"The emulator delivers by push only; subscriptions.{verb} is not implemented."));
-    }
-
-    private static Results<JsonHttpResult<T>, JsonHttpResult<PubSubErrorResource>> Answer<T>(Func<T> operation, JsonTypeInfo<T> typeInfo)
-    {
-        try
-        {
-            return TypedResults.Json(operation(), typeInfo);
-        }
-        catch (PubSubApiException error)
-        {
-            return Error(error);
-        }
-    }
-
-    private static (string Resource, string Verb) SplitVerb(string segment)
-    {
-        var colon = segment.LastIndexOf(':');
-        return colon < 0 ? (segment, "") : (segment[..colon], segment[(colon + 1)..]);
-    }
-
-    private static string TopicName(string project, string topic) => $"projects/{project}/topics/{topic}";
-
-    private static string CheckedTopicName(string project, string topic)
-    {
-        var name = TopicName(project, topic);
-        return PubSubNames.TopicProblem(name) is { } problem
-            ? throw PubSubApiException.InvalidArgument($"Invalid [topics] name: {problem}")
-            : name;
-    }
-
-    /// <summary>
-    /// Google's newer REST clients send <c>$alt=json;enum-encoding=int</c> and then expect enums as numbers; everyone else
-    /// gets names.
-    /// </summary>
-    private static bool WantsIntEnums(HttpRequest request) =>
-        request.Query["$alt"].Concat(request.Query["alt"])
-            .Any(value => value?.Contains("enum-encoding=int", StringComparison.OrdinalIgnoreCase) == true);
-
-    /// <summary>
-    /// The body as JSON, whatever its Content-Type (curl's <c>-d</c> says form-urlencoded); null when empty.
-    /// </summary>
-    private static async Task<JsonElement?> ReadBodyAsync(HttpRequest request)
-    {
-        if (request.ContentLength > MaxRequestBytes)
-        {
-            throw TooLarge();
-        }
-
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        while (true)
-        {
-            var read = await request.Body.ReadAsync(buffer.GetMemory(16 * 1024), request.HttpContext.RequestAborted);
-            if (read == 0)
-            {
-                break;
-            }
-
-            buffer.Advance(read);
-            if (buffer.WrittenCount > MaxRequestBytes)
-            {
-                throw TooLarge();
-            }
-        }
-
-        if (buffer.WrittenSpan.Trim(" \t\r\n"u8).IsEmpty)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(buffer.WrittenMemory, RequestJsonOptions);
-            return document.RootElement.Clone();
-        }
-        catch (JsonException exception)
-        {
-            throw PubSubApiException.InvalidArgument($"Invalid JSON payload received. {exception.Message}");
-        }
-    }
-
-    private static PubSubApiException TooLarge() =>
-        PubSubApiException.InvalidArgument($"Request payload size exceeds the limit: {MaxRequestBytes} bytes.");
-
-    private static JsonHttpResult<PubSubErrorResource> Error(PubSubApiException error) =>
-        TypedResults.Json(
-            new PubSubErrorResource(new PubSubErrorDetailResource(error.HttpStatus, error.Message, error.Status)),
-            PubSubResourceJsonContext.Default.PubSubErrorResource,
-            statusCode: error.HttpStatus);
+    private static string SubscriptionName(RestCall call) => $"{ProjectName(call)}/subscriptions/{call["subscription"]}";
 }

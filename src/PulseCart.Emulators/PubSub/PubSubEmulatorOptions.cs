@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using PulseCart.Emulators.Hosting;
 
 namespace PulseCart.Emulators.PubSub;
 
@@ -10,8 +11,25 @@ public sealed class PubSubEmulatorOptions : IValidatableObject
 {
     public const string Section = "PulseCart:Emulators:PubSub";
 
-    /// <summary>Where the REST API is mapped; clients use <c>{host}{PathPrefix}</c> as their Pub/Sub base URL.</summary>
+    /// <summary>
+    /// Where the REST API is mapped on the host's own port; clients use <c>{host}{PathPrefix}</c> as their Pub/Sub base URL.
+    /// Empty maps it at the root (<c>/v1/…</c>).
+    /// </summary>
     public string PathPrefix { get; set; } = "/emulators/pubsub";
+
+    /// <summary>
+    /// The twin's own gRPC port (HTTP/2 without TLS) on <c>PulseCart:Emulators:ListenAddress</c>: what
+    /// <c>PUBSUB_EMULATOR_HOST</c> points at. 0 turns it off.
+    /// </summary>
+    public int GrpcPort { get; set; } = DefaultGrpcPort;
+
+    /// <summary>The twin's own REST port (HTTP/1.1, the API at the root); 0 turns it off.</summary>
+    public int RestPort { get; set; } = DefaultRestPort;
+
+    /// <summary>Google's Pub/Sub emulator's port, the default every official client's <c>PUBSUB_EMULATOR_HOST</c> recipe uses.</summary>
+    public const int DefaultGrpcPort = 8085;
+
+    public const int DefaultRestPort = 8086;
 
     /// <summary>Topics created at start, as full names <c>projects/P/topics/T</c>.</summary>
     public List<string> Topics { get; set; } = [];
@@ -30,9 +48,17 @@ public sealed class PubSubEmulatorOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (string.IsNullOrWhiteSpace(PathPrefix) || !PathPrefix.StartsWith('/') || PathPrefix.EndsWith('/'))
+        if (EmulatorListeners.PathPrefixProblem(PathPrefix) is { } prefixProblem)
         {
-            yield return new ValidationResult($"{Section}:PathPrefix must start with '/' and not end with one.", [nameof(PathPrefix)]);
+            yield return new ValidationResult($"{Section}:PathPrefix {prefixProblem}", [nameof(PathPrefix)]);
+        }
+
+        foreach (var (name, port) in new[] { (nameof(GrpcPort), GrpcPort), (nameof(RestPort), RestPort) })
+        {
+            if (port is < 0 or > 65535)
+            {
+                yield return new ValidationResult($"{Section}:{name} must be a TCP port (1-65535), or 0 for none.", [name]);
+            }
         }
 
         if (RetainedMessagesPerTopic is < 0 or > 100_000)
@@ -75,7 +101,7 @@ public sealed class PubSubEmulatorOptions : IValidatableObject
     }
 }
 
-/// <summary>A push subscription created at start; the same settings as the REST <c>Subscription</c> resource.</summary>
+/// <summary>A subscription created at start; the same settings as the REST <c>Subscription</c> resource.</summary>
 public sealed class EmulatedSubscription
 {
     /// <summary><c>projects/P/subscriptions/S</c>.</summary>
@@ -84,8 +110,11 @@ public sealed class EmulatedSubscription
     /// <summary><c>projects/P/topics/T</c>; must be one of the configured topics.</summary>
     public string Topic { get; set; } = "";
 
-    /// <summary>The absolute http(s) URL messages are pushed to (<c>pushConfig.pushEndpoint</c>).</summary>
+    /// <summary>The absolute http(s) URL messages are pushed to (<c>pushConfig.pushEndpoint</c>); empty for a pull subscription.</summary>
     public string PushEndpoint { get; set; } = "";
+
+    /// <summary>Push as Eventarc does, a CloudEvent: <c>binary</c> or <c>structured</c>; a push envelope when empty.</summary>
+    public string? Eventarc { get; set; }
 
     /// <summary><c>pushConfig.oidcToken</c>: sign each push as this service account; none when null.</summary>
     public EmulatedOidcToken? OidcToken { get; set; }
@@ -126,7 +155,7 @@ public sealed class EmulatedSubscription
     internal SubscriptionSpec ToSpec() => new(
         Name,
         Topic,
-        PushEndpoint,
+        string.IsNullOrWhiteSpace(PushEndpoint) ? null : PushEndpoint,
         OidcToken is { } oidc ? new PushOidcToken(oidc.ServiceAccountEmail, string.IsNullOrWhiteSpace(oidc.Audience) ? null : oidc.Audience) : null,
         NoWrapper is { } noWrapper ? new PushNoWrapper(noWrapper.WriteMetadata) : null,
         TimeSpan.FromSeconds(AckDeadlineSeconds),
@@ -134,7 +163,7 @@ public sealed class EmulatedSubscription
         DeadLetterPolicy is { } policy ? new PushDeadLetterPolicy(policy.DeadLetterTopic, policy.MaxDeliveryAttempts) : null,
         SubscriptionSpec.DefaultRetention,
         EnableMessageOrdering,
-        Labels: null);
+        string.IsNullOrWhiteSpace(Eventarc) ? null : new Dictionary<string, string> { [SubscriptionSpec.EventarcLabel] = Eventarc });
 }
 
 /// <summary><c>pushConfig.oidcToken</c>.</summary>

@@ -1,10 +1,10 @@
 using PulseCart.Emulators.Dispatching;
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using PulseCart.Emulators.CloudTasks;
+using PulseCart.Emulators.Api;
 using PulseCart.Emulators.Oidc;
 
 namespace PulseCart.Emulators.PubSub;
@@ -24,8 +24,8 @@ internal sealed class PubSubPushDispatcher(
     // What Pub/Sub's push requests carry as their User-Agent.
     private const string UserAgent = "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)";
     private const string MetadataHeaderPrefix = "x-goog-pubsub-";
-
-    // Task.Delay cannot wait longer than about 49 days; the loop simply looks again after this.
+    private const string CloudEventSpecVersion = "1.0";
+    private const string CloudEventType = "google.cloud.pubsub.topic.v1.messagePublished";
 
     // Headers HTTP or the push itself owns: an attribute by one of these names is not sent as a header.
     private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
@@ -117,43 +117,90 @@ internal sealed class PubSubPushDispatcher(
                 AddMetadataHeaders(request, spec, message);
             }
         }
+        else if (spec.Eventarc is { } eventarc)
+        {
+            request.Content = CloudEvent(message, eventarc, Envelope(spec, push, forEventarc: true));
+            if (eventarc == EventarcMode.Binary)
+            {
+                AddCloudEventHeaders(request, message);
+            }
+        }
         else
         {
-            request.Content = new ReadOnlyMemoryContent(Envelope(spec, push));
+            request.Content = new StringContent(Envelope(spec, push, forEventarc: false).ToJsonString());
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
 
         if (spec.OidcToken is { } oidc)
         {
-            var token = oidcIssuer.CreateToken(oidc.Audience ?? spec.PushEndpoint, oidc.ServiceAccountEmail);
+            var token = oidcIssuer.CreateToken(oidc.Audience ?? spec.PushEndpoint!, oidc.ServiceAccountEmail);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
 
         return request;
     }
 
-    private static byte[] Envelope(SubscriptionSpec spec, PendingPush push)
+    /// <summary>
+    /// The wrapped push body, <c>{"message":{…},"subscription":"…"}</c>, with the message id and publish time under both
+    /// their camelCase and snake_case names as Pub/Sub writes them, and <c>deliveryAttempt</c> only with a dead-letter
+    /// policy. Eventarc's <c>MessagePublishedData</c> has the same shape without the delivery attempt.
+    /// </summary>
+    private static JsonObject Envelope(SubscriptionSpec spec, PendingPush push, bool forEventarc)
     {
-        var message = push.Message;
-        var publishTime = GoogleWireFormat.Timestamp(message.PublishTime);
-        var envelope = new PushEnvelope(
-            new PushedMessage(
-                message.Data.IsEmpty ? null : Convert.ToBase64String(message.Data.Span),
-                message.Attributes.Count == 0 ? null : message.Attributes,
-                message.MessageId,
-                message.MessageId,
-                publishTime,
-                publishTime,
-                string.IsNullOrEmpty(message.OrderingKey) ? null : message.OrderingKey),
-            spec.Name,
-            spec.DeadLetterPolicy is null ? null : push.DeliveryAttempts + 1);
-        return JsonSerializer.SerializeToUtf8Bytes(envelope, PubSubResourceJsonContext.Default.PushEnvelope);
+        var message = JsonNode.Parse(GoogleJson.Format(PubSubEmulator.ToResource(push.Message)))!.AsObject();
+        message["message_id"] = push.Message.MessageId;
+        message["publish_time"] = message["publishTime"]!.GetValue<string>();
+        var envelope = new JsonObject { ["message"] = message, ["subscription"] = spec.Name };
+        if (!forEventarc && spec.DeadLetterPolicy is not null)
+        {
+            envelope["deliveryAttempt"] = push.DeliveryAttempts + 1;
+        }
+
+        return envelope;
     }
+
+    /// <summary>
+    /// The CloudEvent Eventarc delivers for a Pub/Sub message (type <c>google.cloud.pubsub.topic.v1.messagePublished</c>):
+    /// binary mode sends the envelope as a JSON body, structured mode wraps it as the event's <c>data</c>.
+    /// </summary>
+    private static HttpContent CloudEvent(EmulatedMessage message, EventarcMode mode, JsonObject data)
+    {
+        if (mode == EventarcMode.Binary)
+        {
+            return new StringContent(data.ToJsonString());
+        }
+
+        var structured = new JsonObject
+        {
+            ["specversion"] = CloudEventSpecVersion,
+            ["id"] = message.MessageId,
+            ["source"] = CloudEventSource(message),
+            ["type"] = CloudEventType,
+            ["time"] = GoogleJson.Timestamp(message.PublishTime),
+            ["datacontenttype"] = "application/json",
+            ["data"] = data,
+        };
+        var content = new StringContent(structured.ToJsonString());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/cloudevents+json") { CharSet = "utf-8" };
+        return content;
+    }
+
+    private static void AddCloudEventHeaders(HttpRequestMessage request, EmulatedMessage message)
+    {
+        request.Content!.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.TryAddWithoutValidation("ce-id", message.MessageId);
+        request.Headers.TryAddWithoutValidation("ce-source", CloudEventSource(message));
+        request.Headers.TryAddWithoutValidation("ce-specversion", CloudEventSpecVersion);
+        request.Headers.TryAddWithoutValidation("ce-type", CloudEventType);
+        request.Headers.TryAddWithoutValidation("ce-time", GoogleJson.Timestamp(message.PublishTime));
+    }
+
+    private static string CloudEventSource(EmulatedMessage message) => $"//pubsub.googleapis.com/{message.Topic}";
 
     private static void AddMetadataHeaders(HttpRequestMessage request, SubscriptionSpec spec, EmulatedMessage message)
     {
         request.Headers.TryAddWithoutValidation($"{MetadataHeaderPrefix}message-id", message.MessageId);
-        request.Headers.TryAddWithoutValidation($"{MetadataHeaderPrefix}publish-time", GoogleWireFormat.Timestamp(message.PublishTime));
+        request.Headers.TryAddWithoutValidation($"{MetadataHeaderPrefix}publish-time", GoogleJson.Timestamp(message.PublishTime));
         request.Headers.TryAddWithoutValidation($"{MetadataHeaderPrefix}subscription-name", spec.Name);
         if (!string.IsNullOrEmpty(message.OrderingKey))
         {

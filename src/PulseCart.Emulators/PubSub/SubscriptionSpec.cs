@@ -1,12 +1,18 @@
 using System.Text.RegularExpressions;
+using Google.Protobuf.WellKnownTypes;
+using PulseCart.Emulators.Api;
+using PulseCart.GoogleApis.PubSub.V1;
 
 namespace PulseCart.Emulators.PubSub;
 
-/// <summary>A push subscription's settings once read from options or from a REST request: validated, defaults applied.</summary>
+/// <summary>
+/// A subscription's settings once read from options or from the API: validated, defaults applied. No push endpoint means
+/// a pull subscription.
+/// </summary>
 internal sealed record SubscriptionSpec(
     string Name,
     string Topic,
-    string PushEndpoint,
+    string? PushEndpoint,
     PushOidcToken? OidcToken,
     PushNoWrapper? NoWrapper,
     TimeSpan AckDeadline,
@@ -16,6 +22,15 @@ internal sealed record SubscriptionSpec(
     bool EnableMessageOrdering,
     IReadOnlyDictionary<string, string>? Labels)
 {
+    /// <summary>
+    /// The label that makes a push subscription deliver as Eventarc does, a CloudEvent, instead of a push envelope: value
+    /// <c>binary</c> (<c>ce-*</c> headers) or <c>structured</c> (<c>application/cloudevents+json</c>). Emulator only.
+    /// </summary>
+    public const string EventarcLabel = "emulator-eventarc";
+
+    /// <summary>What a deleted topic's subscriptions name as their topic.</summary>
+    public const string DeletedTopic = "_deleted-topic_";
+
     public static readonly TimeSpan DefaultAckDeadline = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultRetention = TimeSpan.FromDays(7);
     public static readonly PushRetryPolicy DefaultRetryPolicy = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(600), Explicit: false);
@@ -27,6 +42,121 @@ internal sealed record SubscriptionSpec(
     private static readonly TimeSpan MinRetention = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan MaxRetention = TimeSpan.FromDays(31);
 
+    public bool IsPull => PushEndpoint is null;
+
+    /// <summary>How a push is shaped: Pub/Sub's push envelope, or a CloudEvent as Eventarc sends.</summary>
+    public EventarcMode? Eventarc =>
+        Labels?.GetValueOrDefault(EventarcLabel) switch
+        {
+            "binary" => EventarcMode.Binary,
+            "structured" => EventarcMode.Structured,
+            _ => null,
+        };
+
+    /// <summary>Reads a <see cref="Subscription"/> resource as Pub/Sub would, refusing what the twin does not do.</summary>
+    public static SubscriptionSpec FromResource(Subscription resource)
+    {
+        if (string.IsNullOrEmpty(resource.Topic))
+        {
+            throw ApiException.InvalidArgument("Subscription.topic is required: projects/PROJECT/topics/TOPIC.");
+        }
+
+        if (resource.Filter.Length > 0)
+        {
+            throw ApiException.InvalidArgument("The twin does not filter messages: leave subscription.filter unset.");
+        }
+
+        if (resource.BigqueryConfig is not null || resource.CloudStorageConfig is not null)
+        {
+            throw ApiException.InvalidArgument("The twin delivers by push or pull only: leave bigqueryConfig and cloudStorageConfig unset.");
+        }
+
+        if (resource.EnableExactlyOnceDelivery || resource.RetainAckedMessages || resource.Detached)
+        {
+            throw ApiException.InvalidArgument("The twin does not do exactly-once delivery, retain acknowledged messages or detach subscriptions.");
+        }
+
+        var push = resource.PushConfig;
+        var pushEndpoint = string.IsNullOrEmpty(push?.PushEndpoint) ? null : push.PushEndpoint;
+        var oidcToken = push?.OidcToken is { } oidc ? new PushOidcToken(oidc.ServiceAccountEmail, oidc.Audience.Length == 0 ? null : oidc.Audience) : null;
+        var noWrapper = push?.NoWrapper is { } unwrapped ? new PushNoWrapper(unwrapped.WriteMetadata) : null;
+
+        // Zero, like an absent field, means the default in Pub/Sub's API.
+        var ackDeadline = resource.AckDeadlineSeconds == 0 ? DefaultAckDeadline : TimeSpan.FromSeconds(resource.AckDeadlineSeconds);
+        var retryPolicy = resource.RetryPolicy is { } retry
+            ? new PushRetryPolicy(
+                retry.MinimumBackoff?.ToTimeSpan() ?? DefaultRetryPolicy.MinimumBackoff,
+                retry.MaximumBackoff?.ToTimeSpan() ?? DefaultRetryPolicy.MaximumBackoff,
+                Explicit: true)
+            : DefaultRetryPolicy;
+        var deadLetterPolicy = resource.DeadLetterPolicy is { DeadLetterTopic.Length: > 0 } deadLetter
+            ? new PushDeadLetterPolicy(deadLetter.DeadLetterTopic, deadLetter.MaxDeliveryAttempts == 0 ? DefaultMaxDeliveryAttempts : deadLetter.MaxDeliveryAttempts)
+            : null;
+        var spec = new SubscriptionSpec(
+            resource.Name,
+            resource.Topic,
+            pushEndpoint,
+            oidcToken,
+            noWrapper,
+            ackDeadline,
+            retryPolicy,
+            deadLetterPolicy,
+            resource.MessageRetentionDuration?.ToTimeSpan() ?? DefaultRetention,
+            resource.EnableMessageOrdering,
+            resource.Labels.Count == 0 ? null : new Dictionary<string, string>(resource.Labels, StringComparer.Ordinal));
+        return spec.Problems().FirstOrDefault() is { } problem
+            ? throw ApiException.InvalidArgument($"Invalid subscription: {problem}")
+            : spec;
+    }
+
+    public Subscription ToResource()
+    {
+        var resource = new Subscription
+        {
+            Name = Name,
+            Topic = Topic,
+            AckDeadlineSeconds = (int)AckDeadline.TotalSeconds,
+            MessageRetentionDuration = Duration.FromTimeSpan(MessageRetention),
+            EnableMessageOrdering = EnableMessageOrdering,
+            State = Subscription.Types.State.Active,
+            PushConfig = new PushConfig(),
+        };
+        if (PushEndpoint is not null)
+        {
+            resource.PushConfig.PushEndpoint = PushEndpoint;
+            if (OidcToken is { } oidc)
+            {
+                resource.PushConfig.OidcToken = new PushConfig.Types.OidcToken { ServiceAccountEmail = oidc.ServiceAccountEmail, Audience = oidc.Audience ?? "" };
+            }
+
+            if (NoWrapper is { } noWrapper)
+            {
+                resource.PushConfig.NoWrapper = new PushConfig.Types.NoWrapper { WriteMetadata = noWrapper.WriteMetadata };
+            }
+        }
+
+        if (RetryPolicy.Explicit)
+        {
+            resource.RetryPolicy = new RetryPolicy
+            {
+                MinimumBackoff = Duration.FromTimeSpan(RetryPolicy.MinimumBackoff),
+                MaximumBackoff = Duration.FromTimeSpan(RetryPolicy.MaximumBackoff),
+            };
+        }
+
+        if (DeadLetterPolicy is { } deadLetter)
+        {
+            resource.DeadLetterPolicy = new DeadLetterPolicy { DeadLetterTopic = deadLetter.DeadLetterTopic, MaxDeliveryAttempts = deadLetter.MaxDeliveryAttempts };
+        }
+
+        if (Labels is not null)
+        {
+            resource.Labels.Add(Labels.ToDictionary());
+        }
+
+        return resource;
+    }
+
     /// <summary>What is wrong with these settings, in Pub/Sub's own terms; nothing when they are usable.</summary>
     public IEnumerable<string> Problems()
     {
@@ -35,19 +165,24 @@ internal sealed record SubscriptionSpec(
             yield return $"Name {name}";
         }
 
-        if (PubSubNames.TopicProblem(Topic) is { } topic)
+        if (Topic != DeletedTopic && PubSubNames.TopicProblem(Topic) is { } topic)
         {
             yield return $"Topic {topic}";
         }
 
-        if (!Uri.TryCreate(PushEndpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+        if (PushEndpoint is not null && (!Uri.TryCreate(PushEndpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")))
         {
-            yield return "PushEndpoint must be an absolute http or https URL (the emulator delivers by push only).";
+            yield return "PushEndpoint must be an absolute http or https URL (or empty, for a pull subscription).";
         }
 
         if (OidcToken is { } oidc && string.IsNullOrWhiteSpace(oidc.ServiceAccountEmail))
         {
             yield return "OidcToken:ServiceAccountEmail is required when an OIDC token is configured.";
+        }
+
+        if (Labels?.GetValueOrDefault(EventarcLabel) is { } eventarc && (Eventarc is null || PushEndpoint is null || NoWrapper is not null))
+        {
+            yield return $"Label {EventarcLabel}={eventarc}: use binary or structured, on a push subscription with the wrapper (Eventarc sends the envelope as the event's data).";
         }
 
         if (AckDeadline < MinAckDeadline || AckDeadline > MaxAckDeadline)
@@ -87,13 +222,29 @@ internal sealed record SubscriptionSpec(
     /// <summary>
     /// The wait before the next delivery after <paramref name="failedDeliveries"/> failed ones: the minimum backoff,
     /// doubling with each further failure, capped at the maximum (10 s, 600 s: 10, 20, 40, 80, 160, 320, 600, 600 s).
+    /// A pull subscription without a retry policy redelivers at once, as Pub/Sub does.
     /// </summary>
     public TimeSpan Backoff(int failedDeliveries)
     {
+        if (IsPull && !RetryPolicy.Explicit)
+        {
+            return TimeSpan.Zero;
+        }
+
         var doublings = Math.Clamp(failedDeliveries - 1, 0, 62);
         var ticks = RetryPolicy.MinimumBackoff.Ticks * Math.Pow(2, doublings);
         return ticks >= RetryPolicy.MaximumBackoff.Ticks ? RetryPolicy.MaximumBackoff : TimeSpan.FromTicks((long)ticks);
     }
+}
+
+/// <summary>How an Eventarc-style subscription sends its CloudEvent.</summary>
+internal enum EventarcMode
+{
+    /// <summary>The event's attributes as <c>ce-*</c> headers, the push envelope as the body.</summary>
+    Binary,
+
+    /// <summary>The whole event as <c>application/cloudevents+json</c>, the push envelope as its <c>data</c>.</summary>
+    Structured,
 }
 
 /// <summary><c>pushConfig.oidcToken</c>; a null audience means the push endpoint URL.</summary>

@@ -2,14 +2,20 @@ using System.Net;
 
 namespace PulseCart.Google.CloudTasks;
 
-/// <summary>A Cloud Tasks call that failed for good: rejected by the API, or still failing after every client attempt.</summary>
-public sealed class CloudTasksException : Exception
+/// <summary>A Cloud Tasks call that failed: still failing after every client attempt, or refused for good.</summary>
+public class CloudTasksException : Exception
 {
     public CloudTasksException(string message, HttpStatusCode? statusCode = null, string? googleStatus = null, Exception? innerException = null)
+        : this(message, statusCode, googleStatus, innerException, transient: true)
+    {
+    }
+
+    private protected CloudTasksException(string message, HttpStatusCode? statusCode, string? googleStatus, Exception? innerException, bool transient)
         : base(message, innerException)
     {
         StatusCode = statusCode;
         GoogleStatus = googleStatus;
+        IsTransient = transient;
     }
 
     /// <summary>The HTTP status of the last answer, if there was one.</summary>
@@ -18,6 +24,16 @@ public sealed class CloudTasksException : Exception
     /// <summary>Google's canonical error code of the last answer (for example <c>INVALID_ARGUMENT</c>), if it sent one.</summary>
     public string? GoogleStatus { get; }
 
-    /// <summary>True when the last failure was one that retrying later might fix (429, 5xx, network, timeout).</summary>
-    public bool IsTransient => StatusCode is null or HttpStatusCode.TooManyRequests || (int)StatusCode >= 500;
+    /// <summary>
+    /// True when retrying later might succeed (429, 5xx, no answer, time out); false for a
+    /// <see cref="CloudTasksRejectedException"/>, which the same request will meet again.
+    /// </summary>
+    public bool IsTransient { get; }
 }
+
+/// <summary>
+/// Cloud Tasks refused the request for good (a 4xx such as <c>INVALID_ARGUMENT</c>, for example a <c>scheduleTime</c> more
+/// than 30 days ahead, or <c>PERMISSION_DENIED</c>): sending it again cannot succeed, so a caller should not ask for a retry.
+/// </summary>
+public sealed class CloudTasksRejectedException(string message, HttpStatusCode? statusCode = null, string? googleStatus = null)
+    : CloudTasksException(message, statusCode, googleStatus, innerException: null, transient: false);

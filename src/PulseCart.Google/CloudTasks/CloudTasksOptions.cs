@@ -14,7 +14,10 @@ public sealed partial class CloudTasksOptions : IValidatableObject
     /// <summary>The smallest <c>dispatchDeadline</c> Cloud Tasks accepts for HTTP targets.</summary>
     public static readonly TimeSpan MinDispatchDeadline = TimeSpan.FromSeconds(15);
 
-    /// <summary>The Cloud Tasks REST root; point it at the embedded emulator (for example <c>http://localhost:8080/emulators/cloudtasks</c>) to run without Google.</summary>
+    /// <summary>
+    /// The Cloud Tasks REST root; point it at a twin (the embedded one at <c>http://localhost:8080/emulators/cloudtasks</c>, or
+    /// a standalone one at <c>http://127.0.0.1:8124</c>) to run without Google.
+    /// </summary>
     public Uri BaseUrl { get; set; } = new("https://cloudtasks.googleapis.com");
 
     /// <summary>The Google Cloud project that owns the queue.</summary>
@@ -41,10 +44,10 @@ public sealed partial class CloudTasksOptions : IValidatableObject
     /// <summary>How many times one create or delete call is tried against the Cloud Tasks API before giving up.</summary>
     public int MaxClientAttempts { get; set; } = 4;
 
-    /// <summary>The first client-side retry waits about this long; later ones double it, with jitter.</summary>
+    /// <summary>The first client-side retry waits about this long; later ones double it, with jitter (or wait what Retry-After asks).</summary>
     public TimeSpan ClientRetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>How long one call to the Cloud Tasks API may take.</summary>
+    /// <summary>How long one attempt at a Cloud Tasks API call may take.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>

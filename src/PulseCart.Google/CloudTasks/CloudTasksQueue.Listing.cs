@@ -1,5 +1,7 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
+using PulseCart.GoogleApis.CloudTasks.V2;
+using CloudTask = PulseCart.GoogleApis.CloudTasks.V2.Task;
+using HttpMethod = System.Net.Http.HttpMethod;
 
 namespace PulseCart.Google.CloudTasks;
 
@@ -14,41 +16,31 @@ public sealed partial class CloudTasksQueue
     /// </summary>
     public async Task<IReadOnlyList<PendingReminder>> ListPendingAsync(int max, CancellationToken cancellationToken = default)
     {
-        var client = httpClientFactory.CreateClient(HttpClientName);
-        var uri = new Uri($"{_options.BaseUrl.AbsoluteUri.TrimEnd('/')}/v2/{_options.QueuePath}/tasks?responseView=FULL&pageSize={Math.Clamp(max, 1, 1000)}");
-        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
-        var token = await accessTokens.GetAccessTokenAsync(cancellationToken).ConfigureAwait(false);
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Get, ApiUri($"{_options.QueuePath}/tasks?responseView=FULL&pageSize={Math.Clamp(max, 1, 1000)}"));
+        await AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await httpClientFactory.CreateClient(HttpClientName).SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             throw new CloudTasksException(
                 $"Cloud Tasks refused to list tasks on queue {_options.QueuePath}: HTTP {(int)response.StatusCode}", response.StatusCode, null);
         }
 
-        var page = await JsonSerializer.DeserializeAsync(
-            await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false),
-            CloudTasksRestJsonContext.Default.ListTasksResponse,
-            cancellationToken).ConfigureAwait(false);
-        return (page?.Tasks ?? []).Select(Describe).OrderBy(reminder => reminder.DueAt).ToList();
+        var page = Parser.Parse<ListTasksResponse>(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        return page.Tasks.Select(Describe).OrderBy(reminder => reminder.DueAt).ToList();
     }
 
-    private static PendingReminder Describe(CloudTaskResource task)
+    private static PendingReminder Describe(CloudTask task)
     {
-        DateTimeOffset? dueAt = DateTimeOffset.TryParse(task.ScheduleTime, out var parsed) ? parsed : null;
+        DateTimeOffset? dueAt = task.ScheduleTime?.ToDateTimeOffset();
         CartReminderCallback? callback = null;
         try
         {
-            if (task.HttpRequest?.Body is { } body)
+            if (task.HttpRequest is { Body.IsEmpty: false } http)
             {
-                callback = JsonSerializer.Deserialize(Convert.FromBase64String(body), CartReminderJsonContext.Default.CartReminderCallback);
+                callback = JsonSerializer.Deserialize(http.Body.Span, CartReminderJsonContext.Default.CartReminderCallback);
             }
         }
-        catch (Exception exception) when (exception is FormatException or JsonException)
+        catch (JsonException)
         {
             // A task this consumer did not create: list it without a cart.
         }

@@ -1,18 +1,29 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Timeout;
+using PulseCart.GoogleApis;
+using PulseCart.GoogleApis.CloudTasks.V2;
 using PulseCart.Google.Credentials;
 using PulseCart.Grains.Reminders;
+using CloudTask = PulseCart.GoogleApis.CloudTasks.V2.Task;
+using HttpMethod = System.Net.Http.HttpMethod;
+using Task = System.Threading.Tasks.Task;
 
 namespace PulseCart.Google.CloudTasks;
 
 /// <summary>
-/// Schedules reminder callbacks as Cloud Tasks HTTP tasks through the v2 REST API (or the embedded emulator, which speaks
-/// the same API). Task names are derived from the reminder id, so a repeated schedule is answered with ALREADY_EXISTS,
-/// which counts as success.
+/// Schedules reminder callbacks as Cloud Tasks HTTP tasks through the v2 REST API (or a twin, which speaks the same API).
+/// Task names are derived from the reminder id, so a repeated schedule is answered with ALREADY_EXISTS, which counts as
+/// success. Retries, jitter and timeouts come from the HTTP client's resilience pipeline (<see cref="CloudTasksRegistration"/>).
 /// </summary>
 public sealed partial class CloudTasksQueue(
     IHttpClientFactory httpClientFactory,
@@ -27,9 +38,10 @@ public sealed partial class CloudTasksQueue(
     /// <summary>How far ahead Cloud Tasks accepts a <c>scheduleTime</c>.</summary>
     public static readonly TimeSpan MaxScheduleAhead = TimeSpan.FromDays(30);
 
-    private static readonly TimeSpan MaxClientRetryDelay = TimeSpan.FromSeconds(30);
-    private static readonly IReadOnlyDictionary<string, string> CallbackHeaders =
-        new Dictionary<string, string> { ["Content-Type"] = "application/json" };
+    /// <summary>What the resilience pipeline's retry callback names in its log line, and where it counts attempts.</summary>
+    internal static readonly ResiliencePropertyKey<CallRecord> CallKey = new("PulseCart.CloudTasks.Call");
+
+    private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
 
     private readonly CloudTasksOptions _options = options.Value;
 
@@ -49,11 +61,13 @@ public sealed partial class CloudTasksQueue(
         // Rejecting here, not clamping: a reminder fired early would nag a shopper who may still be shopping.
         if (task.DueAt - timeProvider.GetUtcNow() > MaxScheduleAhead)
         {
-            throw new CloudTasksException(
-                $"Cloud Tasks cannot schedule task {task.ReminderId} on queue {queuePath}: due at {task.DueAt:O} is more than 30 days ahead.");
+            throw new CloudTasksRejectedException(
+                $"Cloud Tasks cannot schedule task {task.ReminderId} on queue {queuePath}: due at {task.DueAt:O} is more than 30 days ahead.",
+                HttpStatusCode.BadRequest,
+                "INVALID_ARGUMENT");
         }
 
-        var body = JsonSerializer.SerializeToUtf8Bytes(CreateRequest(task, taskName), CloudTasksRestJsonContext.Default.CreateTaskRequest);
+        var body = JsonFormatter.Default.Format(CreateRequest(task, taskName));
         var outcome = await SendAsync(HttpMethod.Post, $"{queuePath}/tasks", body, task.ReminderId, "create", HttpStatusCode.Conflict, cancellationToken)
             .ConfigureAwait(false);
         if (outcome == HttpStatusCode.Conflict)
@@ -85,131 +99,120 @@ public sealed partial class CloudTasksQueue(
     private CreateTaskRequest CreateRequest(ReminderTask task, string taskName)
     {
         var callback = new CartReminderCallback(task.ReminderId, task.CartId, task.UserId, task.EventId, task.DueAt);
-        var callbackBody = JsonSerializer.SerializeToUtf8Bytes(callback, CartReminderJsonContext.Default.CartReminderCallback);
-        var oidcToken = string.IsNullOrWhiteSpace(_options.ServiceAccountEmail)
-            ? null
-            : new CloudTaskOidcToken(_options.ServiceAccountEmail, _options.EffectiveAudience);
-        return new CreateTaskRequest(new CloudTaskResource(
-            taskName,
-            GoogleWireFormat.Timestamp(task.DueAt),
-            GoogleWireFormat.Duration(_options.DispatchDeadline),
-            new CloudTaskHttpRequest(_options.CallbackUrl.AbsoluteUri, "POST", CallbackHeaders, Convert.ToBase64String(callbackBody), oidcToken)));
+        var http = new HttpRequest
+        {
+            Url = _options.CallbackUrl.AbsoluteUri,
+            HttpMethod = GoogleApis.CloudTasks.V2.HttpMethod.Post,
+            Headers = { ["Content-Type"] = "application/json" },
+            Body = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(callback, CartReminderJsonContext.Default.CartReminderCallback)),
+        };
+        if (!string.IsNullOrWhiteSpace(_options.ServiceAccountEmail))
+        {
+            http.OidcToken = new OidcToken { ServiceAccountEmail = _options.ServiceAccountEmail, Audience = _options.EffectiveAudience };
+        }
+
+        return new CreateTaskRequest
+        {
+            Task = new CloudTask
+            {
+                Name = taskName,
+                ScheduleTime = Timestamp.FromDateTimeOffset(task.DueAt),
+                DispatchDeadline = Duration.FromTimeSpan(_options.DispatchDeadline),
+                HttpRequest = http,
+            },
+        };
     }
 
-    /// <summary>Sends one API call with retries; returns the status that ended it (a 2xx or <paramref name="alsoSuccess"/>).</summary>
+    /// <summary>
+    /// Sends one API call through the resilience pipeline (retries on 429, 5xx and no answer, within
+    /// <c>TotalTimeout</c>); returns the status that ended it (a 2xx or <paramref name="alsoSuccess"/>).
+    /// </summary>
     private async Task<HttpStatusCode> SendAsync(
         HttpMethod method,
         string resourcePath,
-        byte[]? body,
+        string? body,
         string taskId,
         string operation,
         HttpStatusCode alsoSuccess,
         CancellationToken cancellationToken)
     {
-        var client = httpClientFactory.CreateClient(HttpClientName);
-        var uri = new Uri($"{_options.BaseUrl.AbsoluteUri.TrimEnd('/')}/v2/{resourcePath}");
         var queuePath = _options.QueuePath;
+        var call = new CallRecord($"{operation} of task {taskId}", queuePath);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(CallKey, call);
         var started = timeProvider.GetTimestamp();
-        for (var attempt = 1; ; attempt++)
+        string Spent() =>
+            $"({call.Attempts} attempts, {timeProvider.GetElapsedTime(started).TotalSeconds:0.#} s of PulseCart:CloudTasks:TotalTimeout {_options.TotalTimeout.TotalSeconds:0.#} s)";
+        try
         {
-            // The whole call, retries included, must end inside the push that is waiting for it.
-            var left = _options.TotalTimeout - timeProvider.GetElapsedTime(started);
-            using var attemptBudget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            attemptBudget.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
-            string failure;
-            HttpStatusCode? status = null;
-            string? googleStatus = null;
-            Exception? exception = null;
-            TimeSpan? retryAfter = null;
-            try
+            using var request = new HttpRequestMessage(method, ApiUri(resourcePath));
+            if (body is not null)
             {
-                using var request = new HttpRequestMessage(method, uri);
-                if (body is not null)
-                {
-                    request.Content = new ByteArrayContent(body);
-                    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-                }
-
-                var token = await accessTokens.GetAccessTokenAsync(attemptBudget.Token).ConfigureAwait(false);
-                if (token is not null)
-                {
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-                }
-
-                using var response = await client.SendAsync(request, attemptBudget.Token).ConfigureAwait(false);
-                if (response.IsSuccessStatusCode || response.StatusCode == alsoSuccess)
-                {
-                    return response.StatusCode;
-                }
-
-                status = response.StatusCode;
-                var error = await ReadErrorAsync(response, attemptBudget.Token).ConfigureAwait(false);
-                googleStatus = error?.Status;
-                failure = $"HTTP {(int)response.StatusCode}{(googleStatus is null ? "" : $" {googleStatus}")}: {error?.Message ?? response.ReasonPhrase}";
-                if (!IsTransient(response.StatusCode))
-                {
-                    throw new CloudTasksException(
-                        $"Cloud Tasks refused to {operation} task {taskId} on queue {queuePath}: {failure}", status, googleStatus);
-                }
-
-                retryAfter = RetryAfter(response.Headers.RetryAfter);
-            }
-            catch (HttpRequestException requestException)
-            {
-                exception = requestException;
-                failure = $"no answer ({requestException.Message})";
-            }
-            catch (OperationCanceledException timeout) when (!cancellationToken.IsCancellationRequested)
-            {
-                exception = timeout;
-                failure = $"no answer within {Math.Min(_options.RequestTimeout.TotalSeconds, Math.Max(left.TotalSeconds, 0)):0.#} s";
+                request.Content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
             }
 
-            var delay = ClientRetryDelay(attempt, retryAfter);
-            if (attempt >= _options.MaxClientAttempts || timeProvider.GetElapsedTime(started) + delay >= _options.TotalTimeout)
+            await AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
+            request.SetResilienceContext(context);
+            using var response = await httpClientFactory.CreateClient(HttpClientName).SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode || response.StatusCode == alsoSuccess)
             {
-                throw new CloudTasksException(
-                    $"Cloud Tasks could not {operation} task {taskId} on queue {queuePath} after {attempt} attempts: {failure} " +
-                    $"({timeProvider.GetElapsedTime(started).TotalSeconds:0.#} s of PulseCart:CloudTasks:TotalTimeout {_options.TotalTimeout.TotalSeconds:0.#} s)",
-                    status, googleStatus, exception);
+                return response.StatusCode;
             }
 
-            logger.LogWarning(
-                "Cloud Tasks {Operation} of task {TaskId} on queue {Queue} failed ({Failure}); attempt {Attempt} of {MaxAttempts}, retrying in {Delay}",
-                operation, taskId, queuePath, failure, attempt, _options.MaxClientAttempts, delay);
-            await Task.Delay(delay, timeProvider, cancellationToken).ConfigureAwait(false);
+            var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            var googleStatus = error?.Status is { Length: > 0 } status ? status : null;
+            var failure = $"HTTP {(int)response.StatusCode}{(googleStatus is null ? "" : $" {googleStatus}")}: {error?.Message ?? response.ReasonPhrase}";
+            if (!IsTransient(response.StatusCode))
+            {
+                throw new CloudTasksRejectedException(
+                    $"Cloud Tasks refused to {operation} task {taskId} on queue {queuePath}: {failure}", response.StatusCode, googleStatus);
+            }
+
+            throw new CloudTasksException(
+                $"Cloud Tasks could not {operation} task {taskId} on queue {queuePath} after {call.Attempts} attempts: {failure} {Spent()}",
+                response.StatusCode, googleStatus);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new CloudTasksException(
+                $"Cloud Tasks could not {operation} task {taskId} on queue {queuePath} after {call.Attempts} attempts: no answer ({exception.Message}) {Spent()}",
+                innerException: exception);
+        }
+        catch (TimeoutRejectedException exception)
+        {
+            throw new CloudTasksException(
+                $"Cloud Tasks could not {operation} task {taskId} on queue {queuePath} after {call.Attempts} attempts: no answer in time {Spent()}",
+                innerException: exception);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
-    private TimeSpan ClientRetryDelay(int attempt, TimeSpan? retryAfter)
-    {
-        // Jitter keeps many grains that failed together from retrying in lockstep.
-        var exponential = _options.ClientRetryBaseDelay * Math.Pow(2, attempt - 1) * (0.5 + Random.Shared.NextDouble());
-        var delay = retryAfter is { } floor && floor > exponential ? floor : exponential;
-        return delay > MaxClientRetryDelay ? MaxClientRetryDelay : delay;
-    }
+    private Uri ApiUri(string pathAndQuery) => new($"{_options.BaseUrl.AbsoluteUri.TrimEnd('/')}/v2/{pathAndQuery}");
 
-    private TimeSpan? RetryAfter(RetryConditionHeaderValue? header) =>
-        header switch
+    private async Task AuthorizeAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        // One token for every attempt of the call: Google's access tokens last an hour.
+        var token = await accessTokens.GetAccessTokenAsync(cancellationToken).ConfigureAwait(false);
+        if (token is not null)
         {
-            { Delta: { } delta } => delta,
-            { Date: { } date } => date - timeProvider.GetUtcNow(),
-            _ => null,
-        };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+    }
 
     private static bool IsTransient(HttpStatusCode status) =>
         status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || (int)status >= 500;
 
-    private static async Task<GoogleError?> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<RestError?> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try
         {
-            var content = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-            return content.Length == 0
-                ? null
-                : JsonSerializer.Deserialize(content, CloudTasksRestJsonContext.Default.GoogleErrorResponse)?.Error;
+            var content = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            return content.Length == 0 ? null : Parser.Parse<RestErrorResponse>(content).Error;
         }
-        catch (JsonException)
+        catch (Exception exception) when (exception is InvalidProtocolBufferException or InvalidJsonException)
         {
             // Proxies and load balancers answer with HTML; the status code alone still says what happened.
             return null;
@@ -221,4 +224,18 @@ public sealed partial class CloudTasksQueue(
 
     [GeneratedRegex("^projects/[^/]+/locations/[^/]+/queues/[^/]+/tasks/(?<task>[A-Za-z0-9_-]{1,500})$")]
     private static partial Regex TaskNamePattern();
+
+    /// <summary>One API call as the retry log and the final error describe it: what it was and how many attempts it took.</summary>
+    internal sealed class CallRecord(string description, string queue)
+    {
+        private int _attempts = 1;
+
+        public string Description { get; } = description;
+
+        public string Queue { get; } = queue;
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public void Retrying() => Interlocked.Increment(ref _attempts);
+    }
 }
