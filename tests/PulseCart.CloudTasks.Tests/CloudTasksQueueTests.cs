@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using PulseCart.CloudTasks.Tests.Support;
 using PulseCart.Google.CloudTasks;
 using PulseCart.Google.Credentials;
@@ -33,9 +34,9 @@ public sealed class CloudTasksQueueTests
 
         using var json = JsonDocument.Parse(request.Body);
         var task = Assert.Single(json.RootElement.EnumerateObject(), property => property.Name == "task").Value;
-        Assert.Equal(["name", "scheduleTime", "dispatchDeadline", "httpRequest"], task.EnumerateObject().Select(property => property.Name));
+        Assert.Equal(["name", "httpRequest", "scheduleTime", "dispatchDeadline"], task.EnumerateObject().Select(property => property.Name));
         Assert.Equal(name, task.GetProperty("name").GetString());
-        Assert.Equal($"{dueAt.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss}.25Z", task.GetProperty("scheduleTime").GetString());
+        Assert.Equal($"{dueAt.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss}.250Z", task.GetProperty("scheduleTime").GetString());
         Assert.Equal("600s", task.GetProperty("dispatchDeadline").GetString());
 
         var http = task.GetProperty("httpRequest");
@@ -136,7 +137,7 @@ public sealed class CloudTasksQueueTests
         await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), ProdQueue());
         var id = Scenario.NewId();
 
-        var failure = await Assert.ThrowsAsync<CloudTasksException>(
+        var failure = await Assert.ThrowsAsync<CloudTasksRejectedException>(
             () => client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(id, DateTimeOffset.UtcNow.AddMinutes(5))));
 
         Assert.Single(api.Received);
@@ -190,11 +191,29 @@ public sealed class CloudTasksQueueTests
         await using var api = await CallbackServer.StartAsync();
         await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), ProdQueue());
 
-        var failure = await Assert.ThrowsAsync<CloudTasksException>(
+        var failure = await Assert.ThrowsAsync<CloudTasksRejectedException>(
             () => client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(Scenario.NewId(), DateTimeOffset.UtcNow.AddDays(31))));
 
         Assert.Contains("more than 30 days ahead", failure.Message);
+        Assert.False(failure.IsTransient);
         Assert.Empty(api.Received);
+    }
+
+    [Fact]
+    public async Task QueueRefusingAScheduleTimeAsTooFarAheadIsAPermanentRejectionNotARetry()
+    {
+        // The queue's clock is two days behind ours: 29.5 days ahead here is 31.5 days there, which Cloud Tasks refuses.
+        await using var twin = await EmulatorHost.StartAsync(new FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-2)));
+        await using var client = Scenario.Client(twin.CloudTasksBaseUrl, new Uri("https://consumer.example/"));
+
+        var failure = await Assert.ThrowsAsync<CloudTasksRejectedException>(
+            () => client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(Scenario.NewId(), DateTimeOffset.UtcNow.AddDays(29.5))));
+
+        Assert.Equal(HttpStatusCode.BadRequest, failure.StatusCode);
+        Assert.Equal("INVALID_ARGUMENT", failure.GoogleStatus);
+        Assert.Contains("30 days", failure.Message);
+        Assert.False(failure.IsTransient);
+        Assert.Empty(twin.Emulator.Attempts);
     }
 
     private static Dictionary<string, string?> ProdQueue() => new()

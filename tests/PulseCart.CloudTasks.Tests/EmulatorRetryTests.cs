@@ -124,7 +124,7 @@ public sealed class EmulatorRetryTests
         Assert.Equal((null, "DEADLINE_EXCEEDED", CloudTaskAttemptOutcome.WillRetry), (attempt.StatusCode, attempt.Error, attempt.Outcome));
         var task = await scenario.GetTaskJsonAsync(name);
         Assert.Equal(1, task.GetProperty("dispatchCount").GetInt32());
-        Assert.Equal(0, task.GetProperty("responseCount").GetInt32());
+        Assert.False(task.TryGetProperty("responseCount", out _), "proto3 JSON leaves a zero count out, as Cloud Tasks does");
 
         await scenario.AdvanceAsync(TimeSpan.FromSeconds(10));
         var second = await scenario.Handler.NextAsync();

@@ -86,21 +86,23 @@ public sealed class EmulatorApiTests
     [InlineData("PUT", "projects/test-project/topics/goog-reserved", "{}", 400, "INVALID_ARGUMENT", "goog")]
     [InlineData("PUT", "projects/test-project/topics/ab", "{}", 400, "INVALID_ARGUMENT", "3 to 255")]
     [InlineData("POST", "projects/test-project/topics/missing:publish", """{"messages":[{"data":"YQ=="}]}""", 404, "NOT_FOUND", "resource=missing")]
-    [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[{"data":"%%%"}]}""", 400, "INVALID_ARGUMENT", "Base64 decoding failed")]
+    [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[{"data":"%%%"}]}""", 400, "INVALID_ARGUMENT", "base64")]
     [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[]}""", 400, "INVALID_ARGUMENT", "at least one message")]
     [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[{}]}""", 400, "INVALID_ARGUMENT", "neither data nor attributes")]
     [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[{"data":"YQ==","attributes":{"googthing":"x"}}]}""", 400, "INVALID_ARGUMENT", "reserved")]
     [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":""", 400, "INVALID_ARGUMENT", "Invalid JSON payload")]
-    [InlineData("POST", "projects/test-project/topics/orders:frobnicate", "{}", 404, "NOT_FOUND", "topics.frobnicate")]
-    [InlineData("POST", "projects/test-project/subscriptions/any:pull", "{}", 501, "UNIMPLEMENTED", "subscriptions.pull")]
+    [InlineData("POST", "projects/test-project/topics/orders:frobnicate", "{}", 404, "NOT_FOUND", "orders:frobnicate is not a method of the Pub/Sub twin")]
+    [InlineData("GET", "projects/test-project/nothing-here", null, 404, "NOT_FOUND", "is not a method of the Pub/Sub twin")]
+    [InlineData("POST", "projects/test-project/subscriptions/missing:pull", """{"maxMessages":1}""", 404, "NOT_FOUND", "resource=missing")]
+    [InlineData("POST", "projects/test-project/subscriptions/missing:pull", "{}", 400, "INVALID_ARGUMENT", "max_messages")]
     [InlineData("PUT", "projects/test-project/subscriptions/short-deadline", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"ackDeadlineSeconds":5}""", 400, "INVALID_ARGUMENT", "10 and 600")]
     [InlineData("PUT", "projects/test-project/subscriptions/few-attempts", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"deadLetterPolicy":{"deadLetterTopic":"projects/test-project/topics/orders","maxDeliveryAttempts":3}}""", 400, "INVALID_ARGUMENT", "5 and 100")]
     [InlineData("PUT", "projects/test-project/subscriptions/long-backoff", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"retryPolicy":{"minimumBackoff":"700s"}}""", 400, "INVALID_ARGUMENT", "600 seconds")]
     [InlineData("PUT", "projects/test-project/subscriptions/no-dead-letter-topic", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"deadLetterPolicy":{"deadLetterTopic":"projects/test-project/topics/nowhere"}}""", 404, "NOT_FOUND", "resource=nowhere")]
-    [InlineData("PUT", "projects/test-project/subscriptions/pull", """{"topic":"projects/test-project/topics/orders"}""", 400, "INVALID_ARGUMENT", "push only")]
+    [InlineData("PUT", "projects/test-project/subscriptions/ftp", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"ftp://127.0.0.1/p"}}""", 400, "INVALID_ARGUMENT", "absolute http or https URL")]
     [InlineData("PUT", "projects/test-project/subscriptions/no-topic", """{"topic":"projects/test-project/topics/nowhere","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"}}""", 404, "NOT_FOUND", "resource=nowhere")]
-    [InlineData("PUT", "projects/test-project/subscriptions/bad-enum", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"state":"BOGUS"}""", 400, "INVALID_ARGUMENT", "TYPE_ENUM")]
-    [InlineData("PUT", "projects/test-project/subscriptions/bad-int", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"ackDeadlineSeconds":"soon"}""", 400, "INVALID_ARGUMENT", "subscription.ack_deadline_seconds")]
+    [InlineData("PUT", "projects/test-project/subscriptions/bad-duration", """{"topic":"projects/test-project/topics/orders","messageRetentionDuration":"a week"}""", 400, "INVALID_ARGUMENT", "Invalid JSON payload")]
+    [InlineData("PUT", "projects/test-project/subscriptions/bad-int", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"ackDeadlineSeconds":"soon"}""", 400, "INVALID_ARGUMENT", "Invalid JSON payload")]
     [InlineData("PUT", "projects/test-project/subscriptions/filtered", """{"topic":"projects/test-project/topics/orders","pushConfig":{"pushEndpoint":"http://127.0.0.1:1/p"},"filter":"attributes.x = \"1\""}""", 400, "INVALID_ARGUMENT", "filter")]
     public async Task InvalidRequestsGetGooglesErrorShape(string method, string path, string? body, int code, string status, string messagePart)
     {
@@ -151,7 +153,7 @@ public sealed class EmulatorApiTests
     [InlineData("Subscriptions:0:AckDeadlineSeconds", "5", "Subscriptions:0:AckDeadlineSeconds must be between 10 and 600")]
     [InlineData("Subscriptions:0:Topic", "projects/test-project/topics/unknown", "is not among the configured topics")]
     [InlineData("Subscriptions:0:DeadLetterPolicy:MaxDeliveryAttempts", "101", "MaxDeliveryAttempts must be between 5 and 100")]
-    [InlineData("PathPrefix", "/emulators/pubsub/", "PathPrefix must start with '/' and not end with one")]
+    [InlineData("PathPrefix", "/emulators/pubsub/", "PathPrefix must be empty (the root) or start with '/' and not end with one")]
     public async Task InvalidSettingsStopTheStartWithAMessageNamingTheSetting(string key, string value, string expected)
     {
         var settings = new Dictionary<string, string?>

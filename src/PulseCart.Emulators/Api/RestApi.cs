@@ -169,11 +169,60 @@ internal static class GoogleJson
     {
         try
         {
-            return Parser.Parse(json, descriptor);
+            try
+            {
+                return Parser.Parse(json, descriptor);
+            }
+            catch (InvalidProtocolBufferException exception) when (exception.Message.Contains("base64", StringComparison.OrdinalIgnoreCase))
+            {
+                // proto3 JSON allows URL-safe and unpadded base64 for bytes; Google.Protobuf reads only the standard form.
+                return Parser.Parse(WithStandardBase64(json, descriptor), descriptor);
+            }
         }
-        catch (Exception exception) when (exception is InvalidProtocolBufferException or InvalidJsonException or FormatException or ArgumentException or InvalidOperationException)
+        catch (Exception exception) when (exception is InvalidProtocolBufferException or InvalidJsonException or FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException)
         {
             throw ApiException.InvalidArgument($"Invalid JSON payload received. {exception.Message}");
+        }
+    }
+
+    private static string WithStandardBase64(string json, MessageDescriptor descriptor)
+    {
+        var root = JsonNode.Parse(json);
+        if (root is JsonObject message)
+        {
+            NormalizeBytes(message, descriptor);
+        }
+
+        return root?.ToJsonString() ?? json;
+    }
+
+    private static void NormalizeBytes(JsonObject message, MessageDescriptor descriptor)
+    {
+        foreach (var (name, value) in message.ToList())
+        {
+            var field = descriptor.FindFieldByName(name) ?? descriptor.Fields.InDeclarationOrder().FirstOrDefault(candidate => candidate.JsonName == name);
+            if (field is null || value is null)
+            {
+                continue;
+            }
+
+            var elements = field.IsMap && value is JsonObject map
+                ? map.Select(entry => (Node: entry.Value, Field: field.MessageType.FindFieldByNumber(2), Set: (Action<JsonNode>)(normalized => map[entry.Key] = normalized))).ToList()
+                : field.IsRepeated && value is JsonArray array
+                    ? array.Select((element, index) => (Node: element, Field: field, Set: (Action<JsonNode>)(normalized => array[index] = normalized))).ToList()
+                    : [(Node: value, Field: field, Set: (Action<JsonNode>)(normalized => message[name] = normalized))];
+            foreach (var (node, elementField, set) in elements)
+            {
+                if (elementField.FieldType == FieldType.Bytes && node is JsonValue text && text.TryGetValue<string>(out var encoded))
+                {
+                    var standard = encoded.Replace('-', '+').Replace('_', '/');
+                    set(JsonValue.Create(standard.PadRight(standard.Length + ((4 - (standard.Length % 4)) % 4), '='))!);
+                }
+                else if (elementField.FieldType == FieldType.Message && node is JsonObject nested)
+                {
+                    NormalizeBytes(nested, elementField.MessageType);
+                }
+            }
         }
     }
 
