@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
+using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -173,10 +174,12 @@ internal static class GoogleJson
             {
                 return Parser.Parse(json, descriptor);
             }
-            catch (InvalidProtocolBufferException exception) when (exception.Message.Contains("base64", StringComparison.OrdinalIgnoreCase))
+            catch (InvalidProtocolBufferException exception)
+                when (exception.Message.Contains("base64", StringComparison.OrdinalIgnoreCase) || exception.Message.Contains("field mask", StringComparison.OrdinalIgnoreCase))
             {
-                // proto3 JSON allows URL-safe and unpadded base64 for bytes; Google.Protobuf reads only the standard form.
-                return Parser.Parse(WithStandardBase64(json, descriptor), descriptor);
+                // Google's front end also reads URL-safe or unpadded base64 and snake_case field masks (the Node
+                // clients' REST transport sends those); Google.Protobuf reads only the canonical forms.
+                return Parser.Parse(Canonical(json, descriptor), descriptor);
             }
         }
         catch (Exception exception) when (exception is InvalidProtocolBufferException or InvalidJsonException or FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException)
@@ -185,18 +188,18 @@ internal static class GoogleJson
         }
     }
 
-    private static string WithStandardBase64(string json, MessageDescriptor descriptor)
+    private static string Canonical(string json, MessageDescriptor descriptor)
     {
         var root = JsonNode.Parse(json);
         if (root is JsonObject message)
         {
-            NormalizeBytes(message, descriptor);
+            MakeCanonical(message, descriptor);
         }
 
         return root?.ToJsonString() ?? json;
     }
 
-    private static void NormalizeBytes(JsonObject message, MessageDescriptor descriptor)
+    private static void MakeCanonical(JsonObject message, MessageDescriptor descriptor)
     {
         foreach (var (name, value) in message.ToList())
         {
@@ -218,13 +221,25 @@ internal static class GoogleJson
                     var standard = encoded.Replace('-', '+').Replace('_', '/');
                     set(JsonValue.Create(standard.PadRight(standard.Length + ((4 - (standard.Length % 4)) % 4), '='))!);
                 }
-                else if (elementField.FieldType == FieldType.Message && node is JsonObject nested)
+                else if (elementField.MessageType?.FullName == FieldMask.Descriptor.FullName && node is JsonValue maskText && maskText.TryGetValue<string>(out var mask))
                 {
-                    NormalizeBytes(nested, elementField.MessageType);
+                    set(JsonValue.Create(string.Join(',', mask.Split(',').Select(CamelCasePath)))!);
+                }
+                else if (elementField.MessageType is { } nestedType && node is JsonObject nested)
+                {
+                    MakeCanonical(nested, nestedType);
                 }
             }
         }
     }
+
+    // retry_config.max_attempts → retryConfig.maxAttempts
+    private static string CamelCasePath(string path) =>
+        string.Join('.', path.Split('.').Select(segment =>
+        {
+            var words = segment.Split('_');
+            return words[0] + string.Concat(words.Skip(1).Select(word => word.Length == 0 ? "" : char.ToUpperInvariant(word[0]) + word[1..]));
+        }));
 
     public static string Format(IMessage message, bool enumsAsNumbers = false) =>
         (enumsAsNumbers ? NumberedEnums : NamedEnums).Format(message);

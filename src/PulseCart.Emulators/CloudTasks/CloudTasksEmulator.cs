@@ -174,7 +174,7 @@ public sealed partial class CloudTasksEmulator
         }
         else
         {
-            mask.Merge(update, merged);
+            UpdateMasks.Apply(mask, update, merged);
         }
 
         runtime.Apply(QueueResources.Settings(merged));

@@ -33,9 +33,21 @@ public static class CloudTasksEmulatorEndpoints
             await Emulator(call).DeleteQueueAsync(QueueName(call));
             return new Empty();
         }),
-        new("POST", $"{Queue}:purge", async call => await Emulator(call).PurgeQueueAsync(QueueName(call))),
-        new("POST", $"{Queue}:pause", call => Answer(Emulator(call).PauseQueue(QueueName(call)))),
-        new("POST", $"{Queue}:resume", call => Answer(Emulator(call).ResumeQueue(QueueName(call)))),
+        new("POST", $"{Queue}:purge", async call =>
+        {
+            await call.BodyAsync<PurgeQueueRequest>();
+            return await Emulator(call).PurgeQueueAsync(QueueName(call));
+        }),
+        new("POST", $"{Queue}:pause", async call =>
+        {
+            await call.BodyAsync<PauseQueueRequest>();
+            return Emulator(call).PauseQueue(QueueName(call));
+        }),
+        new("POST", $"{Queue}:resume", async call =>
+        {
+            await call.BodyAsync<ResumeQueueRequest>();
+            return Emulator(call).ResumeQueue(QueueName(call));
+        }),
         new("GET", $"{Queue}/tasks", async call => await Emulator(call).ListTasksAsync(call.WithQuery(new ListTasksRequest { Parent = QueueName(call) }))),
         new("POST", $"{Queue}/tasks", async call =>
         {

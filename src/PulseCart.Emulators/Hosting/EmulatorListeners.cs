@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PulseCart.Emulators.Api;
 using PulseCart.Emulators.CloudTasks;
@@ -90,6 +91,7 @@ internal sealed class EmulatorListenerHost(IServiceProvider services, bool ports
             catch (IOException exception)
             {
                 await app.DisposeAsync();
+                await StopAsync(cancellationToken);
                 throw new InvalidOperationException(
                     $"{listener.Twin} twin: {(listener.Grpc ? "gRPC" : "REST")} port {listener.Port} is taken ({exception.Message}). Set {listener.Setting} to another port, or 0 for none.",
                     exception);
@@ -137,9 +139,11 @@ internal sealed class EmulatorListenerHost(IServiceProvider services, bool ports
             kestrel.Limits.MaxRequestBodySize = MaxGrpcMessageBytes;
             kestrel.Listen(address, listener.Port, endpoint => endpoint.Protocols = listener.Grpc ? HttpProtocols.Http2 : HttpProtocols.Http1);
         });
-        // The host's logger factory first: AddLogging adds its own only when none is registered.
-        ShareSingleton<ILoggerFactory>(builder.Services);
+        // The host's logging, less each little app's start-up lines (the host logs one line per port instead), and the
+        // host's lifetime: Ctrl+C stops the host, which stops these.
+        builder.Services.AddSingleton<ILoggerFactory>(new ListenerLoggerFactory(services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddLogging();
+        builder.Services.AddSingleton<IHostLifetime, HostOwnedLifetime>();
         builder.Services.AddRouting();
         ShareSingleton<TimeProvider>(builder.Services);
         ShareSingleton<LocalOidcIssuer>(builder.Services);
@@ -176,4 +180,24 @@ internal sealed class EmulatorListenerHost(IServiceProvider services, bool ports
     }
 
     private sealed record Listener(string Twin, int Port, bool Grpc, string Setting, Action<WebApplication> Map);
+
+    private sealed class ListenerLoggerFactory(ILoggerFactory host) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) =>
+            categoryName == "Microsoft.Hosting.Lifetime" ? NullLogger.Instance : host.CreateLogger(categoryName);
+
+        public void AddProvider(ILoggerProvider provider) => host.AddProvider(provider);
+
+        public void Dispose()
+        {
+            // The host owns its logger factory.
+        }
+    }
+
+    private sealed class HostOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

@@ -181,7 +181,7 @@ public sealed class PubSubEmulator : IParkable
         {
             var topic = FindTopic(update.Name);
             var merged = topic.Resource.Clone();
-            mask.Merge(update, merged, new FieldMask.MergeOptions { ReplaceMessageFields = true, ReplaceRepeatedFields = true });
+            UpdateMasks.Apply(mask, update, merged);
             topic.Resource = merged;
             return merged.Clone();
         }
@@ -290,7 +290,7 @@ public sealed class PubSubEmulator : IParkable
         {
             var subscription = FindSubscription(update.Name);
             var merged = subscription.Spec.ToResource();
-            mask.Merge(update, merged, new FieldMask.MergeOptions { ReplaceMessageFields = true, ReplaceRepeatedFields = true });
+            UpdateMasks.Apply(mask, update, merged);
             return Replace(subscription, merged);
         }
     }

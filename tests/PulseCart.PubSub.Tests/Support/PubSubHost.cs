@@ -72,8 +72,8 @@ public sealed class PubSubHost : IAsyncDisposable
         builder.Services.AddPubSubEmulator();
         var app = builder.Build();
         var host = new PubSubHost(app, clock);
-        app.MapPubSubEmulator();
         app.MapPost("/push/{name}", host.HandlePushAsync);
+        app.MapPubSubEmulator();
         try
         {
             await app.StartAsync();
