@@ -6,14 +6,33 @@ WORKDIR /source
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/PulseCart.Abstractions/PulseCart.Abstractions.csproj src/PulseCart.Abstractions/
 COPY src/PulseCart.Grains/PulseCart.Grains.csproj src/PulseCart.Grains/
+COPY src/PulseCart.GoogleApis/PulseCart.GoogleApis.csproj src/PulseCart.GoogleApis/
 COPY src/PulseCart.Google/PulseCart.Google.csproj src/PulseCart.Google/
 COPY src/PulseCart.Emulators/PulseCart.Emulators.csproj src/PulseCart.Emulators/
+COPY src/PulseCart.Emulators.Host/PulseCart.Emulators.Host.csproj src/PulseCart.Emulators.Host/
 COPY src/PulseCart.Consumer/PulseCart.Consumer.csproj src/PulseCart.Consumer/
-RUN dotnet restore src/PulseCart.Consumer/PulseCart.Consumer.csproj
+RUN dotnet restore src/PulseCart.Consumer/PulseCart.Consumer.csproj && \
+    dotnet restore src/PulseCart.Emulators.Host/PulseCart.Emulators.Host.csproj
 
 COPY src/ src/
-RUN dotnet publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release --no-restore -o /app
+# The standalone twins are published too (into /emulators, for the emulators target); they share every project but the host.
+RUN dotnet publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release --no-restore -o /app && \
+    dotnet publish src/PulseCart.Emulators.Host/PulseCart.Emulators.Host.csproj -c Release --no-restore -o /emulators
 
+# The Cloud Tasks and Pub/Sub twins alone, for other projects' tests: docker build --target emulators -t pulsecart-twins .
+# then docker run -p 8085:8085 -p 8086:8086 -p 8123:8123 -p 8124:8124 pulsecart-twins (docs/twins.md has the recipes).
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS emulators
+WORKDIR /app
+COPY --from=build /emulators ./
+ENV ASPNETCORE_ENVIRONMENT=Production \
+    ASPNETCORE_URLS=http://0.0.0.0:8090 \
+    PulseCart__Emulators__ListenAddress=0.0.0.0
+# Pub/Sub gRPC and REST, Cloud Tasks gRPC and REST, and GET /health.
+EXPOSE 8085 8086 8123 8124 8090
+USER $APP_UID
+ENTRYPOINT ["dotnet", "PulseCart.Emulators.Host.dll"]
+
+# The consumer: the last stage, so a plain docker build makes it.
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./

@@ -4,6 +4,7 @@
 #   deploy/gcp.sh infra              APIs, service accounts, Pub/Sub topics and dead letters, Cloud Tasks queue,
 #                                    Memorystore for Redis, Secret Manager secrets, and the IAM between them
 #   deploy/gcp.sh cloud-run          infra + the single-silo Cloud Run service + the push subscription
+#                                    (or, with DELIVERY=eventarc, an Eventarc trigger on the events topic instead)
 #   deploy/gcp.sh gke                infra + GKE Autopilot cluster + the 3-silo manifests + the push subscription
 #   deploy/gcp.sh render TARGET DIR  write the filled-in manifests (TARGET: cloud-run, gke or all) to DIR;
 #                                    reads nothing from Google Cloud when PROJECT_NUMBER is set
@@ -42,6 +43,7 @@ readonly K8S_NAMESPACE=pulsecart
 readonly K8S_SERVICE_ACCOUNT=pulsecart-consumer
 readonly ACK_DEADLINE_SECONDS=60
 readonly MAX_DELIVERY_ATTEMPTS=10
+readonly EVENTARC_TRIGGER=pulsecart-events-trigger
 
 log() { printf '[gcp.sh] %s\n' "$*" >&2; }
 die() { printf '[gcp.sh] error: %s\n' "$*" >&2; exit 1; }
@@ -56,7 +58,7 @@ usage() {
 # Settings
 # ---------------------------------------------------------------------------------------------------------------
 readonly SETTINGS=(PROJECT_ID REGION IMAGE DOMAIN WEBHOOK_URL SERVICE NETWORK SUBNET GKE_CLUSTER REDIS_INSTANCE
-    REDIS_VERSION PROJECT_NUMBER)
+    REDIS_VERSION PROJECT_NUMBER DELIVERY)
 
 # Reads KEY=value lines without executing them; a variable already set in the environment wins.
 load_settings() {
@@ -93,6 +95,7 @@ load_settings() {
     REDIS_INSTANCE=${REDIS_INSTANCE:-pulsecart-redis}
     REDIS_VERSION=${REDIS_VERSION:-redis_7_2}
     PROJECT_NUMBER=${PROJECT_NUMBER:-}
+    DELIVERY=${DELIVERY:-push}
     CONFIG_DIGEST=${CONFIG_DIGEST:-not-deployed}
 }
 
@@ -113,6 +116,7 @@ check_settings() {
     check GKE_CLUSTER '^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$' 'a GKE cluster name'
     check REDIS_INSTANCE '^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$' 'a Memorystore instance id'
     check REDIS_VERSION '^redis_[0-9_]+$' 'for example redis_7_2'
+    check DELIVERY '^(push|eventarc)$' 'push (a push subscription) or eventarc (an Eventarc trigger, Cloud Run only)'
     for need in "$@"; do
         case $need in
             image) check IMAGE '^[A-Za-z0-9][A-Za-z0-9._/:@-]*$' 'an image reference such as REGION-docker.pkg.dev/PROJECT/repo/consumer:1.0.0' ;;
@@ -237,6 +241,40 @@ ensure_push_subscription() { # PUSH_URL
     # Dead-lettering: the Pub/Sub service agent acknowledges the message here and publishes it there.
     retry g pubsub subscriptions add-iam-policy-binding "$SUBSCRIPTION" \
         --member="serviceAccount:$PUBSUB_AGENT" --role=roles/pubsub.subscriber --format=none
+}
+
+# Eventarc, Google's recommended route from Pub/Sub to Cloud Run: the trigger makes and owns a push subscription on
+# the events topic and delivers each message as a CloudEvent (binary mode) to /consumer/push, with an OIDC token as
+# pulsecart-pusher. The consumer reads it like a push; the push subscription is removed so nothing arrives twice.
+ensure_eventarc_trigger() {
+    local flags=(
+        --location="$REGION"
+        --destination-run-service="$SERVICE"
+        --destination-run-region="$REGION"
+        --destination-run-path=/consumer/push
+        --service-account="$PUSH_SA"
+    )
+    if exists eventarc triggers describe "$EVENTARC_TRIGGER" --location="$REGION"; then
+        log "updating Eventarc trigger $EVENTARC_TRIGGER -> $SERVICE/consumer/push"
+        g eventarc triggers update "$EVENTARC_TRIGGER" "${flags[@]}"
+    else
+        log "creating Eventarc trigger $EVENTARC_TRIGGER on $TOPIC -> $SERVICE/consumer/push"
+        g eventarc triggers create "$EVENTARC_TRIGGER" "${flags[@]}" \
+            --event-filters=type=google.cloud.pubsub.topic.v1.messagePublished \
+            --transport-topic="projects/$PROJECT_ID/topics/$TOPIC"
+    fi
+    if exists pubsub subscriptions describe "$SUBSCRIPTION"; then
+        log "deleting push subscription $SUBSCRIPTION: the Eventarc trigger delivers instead"
+        g pubsub subscriptions delete "$SUBSCRIPTION"
+    fi
+}
+
+# The other way round: back to the push subscription, without the trigger's second copy of every event.
+remove_eventarc_trigger() {
+    if exists eventarc triggers describe "$EVENTARC_TRIGGER" --location="$REGION"; then
+        log "deleting Eventarc trigger $EVENTARC_TRIGGER: the push subscription delivers instead"
+        g eventarc triggers delete "$EVENTARC_TRIGGER" --location="$REGION"
+    fi
 }
 
 ensure_queue() {
@@ -425,7 +463,11 @@ work_dir() {
 
 deploy_cloud_run() {
     check_settings image
-    infra run.googleapis.com
+    if [[ $DELIVERY == eventarc ]]; then
+        infra run.googleapis.com eventarc.googleapis.com
+    else
+        infra run.googleapis.com
+    fi
     work_dir
     render_cloud_run "$WORK_DIR"
 
@@ -439,12 +481,18 @@ deploy_cloud_run() {
             --member="serviceAccount:$sa" --role=roles/run.invoker --format=none
     done
 
-    ensure_push_subscription "$PUBLIC_URL/consumer/push"
+    if [[ $DELIVERY == eventarc ]]; then
+        ensure_eventarc_trigger
+    else
+        remove_eventarc_trigger
+        ensure_push_subscription "$PUBLIC_URL/consumer/push"
+    fi
     summary
 }
 
 deploy_gke() {
     check_settings image domain
+    [[ $DELIVERY == push ]] || die "DELIVERY=$DELIVERY: the Eventarc trigger is for cloud-run; gke takes the push subscription"
     command -v kubectl >/dev/null 2>&1 || die "kubectl is needed for gke (gcloud components install kubectl)"
     infra container.googleapis.com
     work_dir
@@ -511,7 +559,11 @@ deploy_gke() {
 }
 
 summary() {
-    log "done. Push endpoint: $PUBLIC_URL/consumer/push (subscription $SUBSCRIPTION, dead letters in $DLQ_SUBSCRIPTION)"
+    if [[ $DELIVERY == eventarc ]]; then
+        log "done. Eventarc trigger $EVENTARC_TRIGGER delivers $TOPIC to $PUBLIC_URL/consumer/push (dead letters: see deploy/README.md)"
+    else
+        log "done. Push endpoint: $PUBLIC_URL/consumer/push (subscription $SUBSCRIPTION, dead letters in $DLQ_SUBSCRIPTION)"
+    fi
     log "publish a test event: see deploy/README.md, 'Verify'"
 }
 
@@ -523,6 +575,10 @@ status() {
     g pubsub subscriptions describe "$SUBSCRIPTION" \
         --format='yaml(pushConfig,ackDeadlineSeconds,retryPolicy,deadLetterPolicy)' || true
     g tasks queues describe "$QUEUE" --location="$REGION" --format='yaml(state,rateLimits,retryConfig)' || true
+    if [[ $DELIVERY == eventarc ]]; then
+        g eventarc triggers describe "$EVENTARC_TRIGGER" --location="$REGION" \
+            --format='yaml(destination,eventFilters,transport,serviceAccount)' || true
+    fi
 }
 
 dead_letters() { # [LIMIT]

@@ -258,6 +258,31 @@ for target in cloud-run gke; do
 done
 if ((failures == 0)); then ok "cloud-run and gke: first run creates everything as agreed, second run creates nothing"; fi
 
+# The Eventarc alternative: a trigger on the events topic instead of the push subscription, in a project that first
+# had the push subscription (switching must leave one way of delivery, not two), and back again.
+FAKE_DIR=$WORK/fake-eventarc
+mkdir -p "$FAKE_DIR"
+arc_push=$WORK/eventarc-0.log arc_first=$WORK/eventarc-1.log arc_second=$WORK/eventarc-2.log arc_back=$WORK/eventarc-back-2.log
+if run_fake "$arc_push" cloud-run && DELIVERY=eventarc run_fake "$arc_first" cloud-run &&
+    DELIVERY=eventarc run_fake "$arc_second" cloud-run && DELIVERY=eventarc run_fake "$arc_second" status &&
+    run_fake "$arc_back" cloud-run; then
+    must_log "$arc_first" "services enable .*eventarc.googleapis.com" "enables the Eventarc API"
+    must_log "$arc_first" "eventarc triggers create pulsecart-events-trigger --location=europe-west1 --destination-run-service=pulsecart-consumer --destination-run-region=europe-west1 --destination-run-path=/consumer/push --service-account=pulsecart-pusher@$P.iam.gserviceaccount.com --event-filters=type=google.cloud.pubsub.topic.v1.messagePublished --transport-topic=projects/$P/topics/pulsecart-events" \
+        "creates the Eventarc trigger as agreed"
+    must_log "$arc_first" "pubsub subscriptions delete pulsecart-consumer" "removes the push subscription the trigger replaces"
+    must_not_log "$arc_first" "pubsub subscriptions (create|update) pulsecart-consumer" "keeps a push subscription next to the trigger"
+    must_log "$arc_second" "eventarc triggers update pulsecart-events-trigger --location=europe-west1" "updates the trigger on a second run"
+    must_not_log "$arc_second" "^gcloud .* create pulsecart-events-trigger" "creates the trigger twice (not idempotent)"
+    must_log "$arc_second" "eventarc triggers describe pulsecart-events-trigger --location=europe-west1 --format=" "status shows the trigger"
+    must_log "$arc_back" "eventarc triggers delete pulsecart-events-trigger --location=europe-west1" "removes the trigger when going back to push"
+    must_log "$arc_back" "pubsub subscriptions create pulsecart-consumer" "recreates the push subscription when going back to push"
+    if DELIVERY=eventarc run_fake "$WORK/eventarc-gke.log" gke; then fail "gke accepted DELIVERY=eventarc"; fi
+    if ((failures == 0)); then ok "DELIVERY=eventarc: the trigger replaces the push subscription, idempotently, and back"; fi
+else
+    tail -20 "$WORK"/eventarc-*.log.out >&2
+    fail "DELIVERY=eventarc: a run of deploy/gcp.sh failed"
+fi
+
 # ---------------------------------------------------------------------------------------------------------------
 if [[ ${VALIDATE_GCLOUD:-1} == 0 ]]; then
     step "gcloud command lines"

@@ -20,6 +20,17 @@ fi
 # The deploy files: schemas, shellcheck, the gcloud script against stand-ins (installs its own linters).
 bash deploy/validate.sh
 
+# Google's official Node clients, pinned in tests/official-clients/package-lock.json, which the twins are tested with
+# (gcloud is on the machine already); npm ci again only when the lock file changed.
+clients=tests/official-clients
+lock_sum=$(sha256sum "$clients/package-lock.json" | cut -d' ' -f1)
+if [ ! -d "$clients/node_modules" ] || [ "$(cat "$clients/node_modules/.lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
+  echo "tests/run.sh: installing the official Node clients (npm ci in $clients)"
+  (cd "$clients" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >"$clients/node_modules/.lock-sum"
+fi
+command -v gcloud >/dev/null 2>&1 || { echo "tests/run.sh: gcloud is needed for the official-client tests" >&2; exit 1; }
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
@@ -27,9 +38,10 @@ dotnet test PulseCart.sln -c Release 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
-# The step the Dockerfile runs, proven here since no Docker daemon is at hand.
+# The steps the Dockerfile runs (the consumer, and the standalone twins' target), proven here since no Docker daemon is at hand.
 if [ "$status" -eq 0 ]; then
   dotnet publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release --no-build -o "$(mktemp -d)" >/dev/null || status=$?
+  dotnet publish src/PulseCart.Emulators.Host/PulseCart.Emulators.Host.csproj -c Release --no-build -o "$(mktemp -d)" >/dev/null || status=$?
 fi
 
 # One closing line over all test projects, in the plain form CI reads.
