@@ -116,7 +116,7 @@ public sealed class GcloudTests : IDisposable
         (await Gcloud("pubsub", "topics", "create", "orders-gcloud")).Succeeded();
         (await Gcloud("pubsub", "subscriptions", "create", "consumer-gcloud", "--topic=orders-gcloud", $"--push-endpoint={pushUrl}",
             $"--push-auth-service-account={EmbeddedPubSub.LocalServiceAccount}", $"--push-auth-token-audience={pushUrl}")).Succeeded();
-        var published = (await Gcloud("pubsub", "topics", "publish", "orders-gcloud", $"--message={NodeClientTests.OrderPlaced(orderId)}", "--format=value(messageIds)")).Succeeded();
+        var published = (await Gcloud("pubsub", "topics", "publish", "orders-gcloud", $"--message={EmbeddedConsumer.OrderPlaced(orderId)}", "--format=value(messageIds)")).Succeeded();
 
         var attempt = await consumer.AcknowledgementAsync(published.Output.Trim());
         Assert.Equal(("projects/pulsecart-local/subscriptions/consumer-gcloud", 204), (attempt.Subscription, attempt.StatusCode));

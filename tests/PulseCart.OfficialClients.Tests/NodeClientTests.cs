@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using PulseCart.Consumer.Emulators;
@@ -94,7 +92,7 @@ public sealed class NodeClientTests
         var environment = Tools.NodeEnvironment(port("CloudTasks:GrpcPort"), port("CloudTasks:RestPort"), port("PubSub:GrpcPort"), port("PubSub:RestPort"));
         environment["PUSH_URL"] = $"{consumer.SelfUrl}/consumer/push";
         environment["PUSH_ACCOUNT"] = EmbeddedPubSub.LocalServiceAccount;
-        environment["EVENT_JSON"] = OrderPlaced(orderId);
+        environment["EVENT_JSON"] = EmbeddedConsumer.OrderPlaced(orderId);
 
         var steps = (await Tools.NodeAsync("push", mode, environment)).Succeeded().Steps;
 
@@ -105,17 +103,6 @@ public sealed class NodeClientTests
         Assert.Equal("order_confirmation", sent.GetProperty("template").GetString());
         Assert.Equal($"order_confirmation:{orderId}", sent.GetProperty("idempotency_key").GetString());
     }
-
-    internal static string OrderPlaced(string orderId) => new JsonObject
-    {
-        ["event_id"] = $"e-{Guid.NewGuid():N}",
-        ["event_type"] = "order.placed",
-        ["event_version"] = 1,
-        ["occurred_at"] = DateTimeOffset.UtcNow.ToString("O"),
-        ["source"] = "checkout",
-        ["user_id"] = "u-42",
-        ["payload"] = new JsonObject { ["order_id"] = orderId, ["cart_id"] = "c-9", ["total"] = 59.97, ["currency"] = "EUR" },
-    }.ToJsonString();
 
     /// <summary>The bearer token on <paramref name="request"/>, checked against the twins' signing key and <paramref name="audience"/>.</summary>
     internal static async Task<JsonWebToken> TokenAsync(Twins twins, Recorded request, string audience)

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,22 +24,12 @@ public sealed class ConsumerEndToEndTests
         await using var consumer = new EmbeddedConsumer();
         using var client = consumer.CreateClient();
         var orderId = $"o-{Guid.NewGuid():N}";
-        var @event = new JsonObject
-        {
-            ["event_id"] = $"e-{Guid.NewGuid():N}",
-            ["event_type"] = "order.placed",
-            ["event_version"] = 1,
-            ["occurred_at"] = DateTimeOffset.UtcNow.ToString("O"),
-            ["source"] = "checkout",
-            ["user_id"] = "u-42",
-            ["payload"] = new JsonObject { ["order_id"] = orderId, ["cart_id"] = "c-9", ["total"] = 59.97, ["currency"] = "EUR" },
-        };
 
         // Pushes need a token: an anonymous one is refused, so a delivered message proves the emulator's token verified.
         using var anonymous = await client.PostAsync("/consumer/push", new StringContent("{}", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
 
-        var data = Convert.ToBase64String(Encoding.UTF8.GetBytes(@event.ToJsonString()));
+        var data = Convert.ToBase64String(Encoding.UTF8.GetBytes(EmbeddedConsumer.OrderPlaced(orderId)));
         using var published = await client.PostAsync(
             $"/emulators/pubsub/v1/{EmbeddedPubSub.Topic}:publish",
             new StringContent($$"""{"messages":[{"data":"{{data}}"}]}""", Encoding.UTF8, "application/x-www-form-urlencoded"));

@@ -20,7 +20,7 @@ public sealed class EmulatorApiTests
         var topic = PubSubHost.TopicName("orders");
 
         using var createdTopic = await host.PutAsync(topic + IntEnums, """{"labels":{"team":"checkout"},"state":1,"someFutureField":{"nested":[1,2]}}""");
-        var topicJson = await ReadAsync(createdTopic);
+        var topicJson = await PubSubHost.ReadOkAsync(createdTopic);
         Assert.Equal(JsonValueKind.Number, topicJson.GetProperty("state").ValueKind);
         Assert.Equal(1, topicJson.GetProperty("state").GetInt32());
         Assert.Equal("checkout", topicJson.GetProperty("labels").GetProperty("team").GetString());
@@ -33,7 +33,7 @@ public sealed class EmulatorApiTests
              "deadLetterPolicy":{"deadLetterTopic":"{{{topic}}}","maxDeliveryAttempts":0},
              "expirationPolicy":{"ttl":"86400s"},"retainAckedMessages":false,"brandNewField":true}
             """);
-        var subscription = await ReadAsync(createdSubscription);
+        var subscription = await PubSubHost.ReadOkAsync(createdSubscription);
         Assert.Equal(1, subscription.GetProperty("state").GetInt32());
         Assert.Equal(20, subscription.GetProperty("ackDeadlineSeconds").GetInt32());
         Assert.Equal("5s", subscription.GetProperty("retryPolicy").GetProperty("minimumBackoff").GetString());
@@ -44,17 +44,17 @@ public sealed class EmulatorApiTests
         using var numbered = await host.PutAsync(PubSubHost.SubscriptionName("numbered"), $$"""
             {"topic":"{{topic}}","pushConfig":{"pushEndpoint":"{{host.PushUrl("numbered")}}"},"state":2,"ackDeadlineSeconds":30}
             """);
-        var byName = await ReadAsync(numbered);
+        var byName = await PubSubHost.ReadOkAsync(numbered);
         Assert.Equal("ACTIVE", byName.GetProperty("state").GetString());
         Assert.False(byName.TryGetProperty("retryPolicy", out _), "an unset retry policy is left out, as Pub/Sub does");
 
-        var fetched = await ReadAsync(await host.GetAsync(PubSubHost.SubscriptionName("mixed")));
+        var fetched = await PubSubHost.ReadOkAsync(await host.GetAsync(PubSubHost.SubscriptionName("mixed")));
         Assert.Equal("ACTIVE", fetched.GetProperty("state").GetString());
         Assert.Equal(PubSubHost.SubscriptionName("mixed"), fetched.GetProperty("name").GetString());
         Assert.Equal(topic, fetched.GetProperty("topic").GetString());
         Assert.Equal("604800s", fetched.GetProperty("messageRetentionDuration").GetString());
 
-        var listed = await ReadAsync(await host.GetAsync($"{topic}/subscriptions"));
+        var listed = await PubSubHost.ReadOkAsync(await host.GetAsync($"{topic}/subscriptions"));
         Assert.Equal([PubSubHost.SubscriptionName("mixed"), PubSubHost.SubscriptionName("numbered")], listed.GetProperty("subscriptions").EnumerateArray().Select(name => name.GetString()));
     }
 
@@ -69,7 +69,7 @@ public sealed class EmulatorApiTests
             $"/emulators/pubsub/v1/{PubSubHost.TopicName("orders")}:publish",
             new StringContent($$$"""{"messages":[{"data":"{{{data}}}"},{"attributes":{"kind":"ping"}},{"data":"YQ==","orderingKey":"k","messageId":"ignored"}]}""", Encoding.UTF8, "application/x-www-form-urlencoded"));
 
-        var ids = (await ReadAsync(response)).GetProperty("messageIds").EnumerateArray().Select(id => id.GetString()!).ToList();
+        var ids = (await PubSubHost.ReadOkAsync(response)).GetProperty("messageIds").EnumerateArray().Select(id => id.GetString()!).ToList();
         Assert.Equal(3, ids.Distinct().Count());
         Assert.All(ids, id => Assert.True(long.TryParse(id, out _), $"{id} is numeric like Pub/Sub's ids"));
         var kept = host.Emulator.MessagesOf(PubSubHost.TopicName("orders"));
@@ -138,12 +138,12 @@ public sealed class EmulatorApiTests
             ["PulseCart:Emulators:PubSub:Subscriptions:0:DeadLetterPolicy:MaxDeliveryAttempts"] = "7",
         });
 
-        var subscription = await ReadAsync(await host.GetAsync(PubSubHost.SubscriptionName("configured")));
+        var subscription = await PubSubHost.ReadOkAsync(await host.GetAsync(PubSubHost.SubscriptionName("configured")));
         Assert.Equal(30, subscription.GetProperty("ackDeadlineSeconds").GetInt32());
         Assert.Equal(7, subscription.GetProperty("deadLetterPolicy").GetProperty("maxDeliveryAttempts").GetInt32());
         Assert.Equal("10s", subscription.GetProperty("retryPolicy").GetProperty("minimumBackoff").GetString());
         Assert.Equal("pusher@test-project.iam.gserviceaccount.com", subscription.GetProperty("pushConfig").GetProperty("oidcToken").GetProperty("serviceAccountEmail").GetString());
-        var topics = await ReadAsync(await host.GetAsync($"projects/{PubSubHost.Project}/topics"));
+        var topics = await PubSubHost.ReadOkAsync(await host.GetAsync($"projects/{PubSubHost.Project}/topics"));
         Assert.Equal(
             [PubSubHost.TopicName("events"), PubSubHost.TopicName("events-dead")],
             topics.GetProperty("topics").EnumerateArray().Select(topic => topic.GetProperty("name").GetString()));
@@ -168,14 +168,5 @@ public sealed class EmulatorApiTests
 
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => PubSubHost.StartAsync(settings));
         Assert.Contains(expected, failure.Message, StringComparison.Ordinal);
-    }
-
-    private static async Task<JsonElement> ReadAsync(HttpResponseMessage response)
-    {
-        using (response)
-        {
-            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-            return await response.Content.ReadFromJsonAsync<JsonElement>();
-        }
     }
 }

@@ -136,7 +136,7 @@ public sealed class PullAndAdministrationTests
         var push = await host.NextPushAsync("switch");
         Assert.Equal("pushed", push.DataText);
         Assert.StartsWith("Bearer ", push.Header("Authorization"));
-        var described = await ReadAsync(await host.GetAsync(PubSubHost.SubscriptionName("switch")));
+        var described = await PubSubHost.ReadOkAsync(await host.GetAsync(PubSubHost.SubscriptionName("switch")));
         Assert.Equal("https://push.example", described.GetProperty("pushConfig").GetProperty("oidcToken").GetProperty("audience").GetString());
 
         using var pullingAPush = await host.PostAsync($"{PubSubHost.SubscriptionName("switch")}:pull", """{"maxMessages":1}""");
@@ -153,14 +153,14 @@ public sealed class PullAndAdministrationTests
 
         using var patched = await SendAsync(host, HttpMethod.Patch, PubSubHost.SubscriptionName("patched"),
             """{"subscription":{"ackDeadlineSeconds":45,"labels":{"team":"payments"},"enableMessageOrdering":true},"updateMask":"ackDeadlineSeconds,labels"}""");
-        var subscription = await ReadAsync(patched);
+        var subscription = await PubSubHost.ReadOkAsync(patched);
         Assert.Equal(45, subscription.GetProperty("ackDeadlineSeconds").GetInt32());
         Assert.Equal("payments", subscription.GetProperty("labels").GetProperty("team").GetString());
         Assert.False(subscription.TryGetProperty("enableMessageOrdering", out _), "a field outside the mask is left as it was");
         Assert.Equal(host.PushUrl("patched"), subscription.GetProperty("pushConfig").GetProperty("pushEndpoint").GetString());
 
         using var topic = await SendAsync(host, HttpMethod.Patch, PubSubHost.TopicName("orders"), """{"topic":{"labels":{"owner":"payments"}},"updateMask":"labels"}""");
-        Assert.Equal("payments", (await ReadAsync(topic)).GetProperty("labels").GetProperty("owner").GetString());
+        Assert.Equal("payments", (await PubSubHost.ReadOkAsync(topic)).GetProperty("labels").GetProperty("owner").GetString());
 
         using var unmasked = await SendAsync(host, HttpMethod.Patch, PubSubHost.SubscriptionName("patched"), """{"subscription":{"ackDeadlineSeconds":30}}""");
         Assert.Equal(HttpStatusCode.BadRequest, unmasked.StatusCode);
@@ -194,7 +194,7 @@ public sealed class PullAndAdministrationTests
             Assert.Equal(HttpStatusCode.OK, deletedTopic.StatusCode);
         }
 
-        Assert.Equal("_deleted-topic_", (await ReadAsync(await host.GetAsync(PubSubHost.SubscriptionName("kept")))).GetProperty("topic").GetString());
+        Assert.Equal("_deleted-topic_", (await PubSubHost.ReadOkAsync(await host.GetAsync(PubSubHost.SubscriptionName("kept")))).GetProperty("topic").GetString());
         using var publish = await host.PostAsync($"{PubSubHost.TopicName("orders")}:publish", """{"messages":[{"data":"YQ=="}]}""");
         Assert.Equal(HttpStatusCode.NotFound, publish.StatusCode);
     }
@@ -207,7 +207,7 @@ public sealed class PullAndAdministrationTests
 
     private static async Task<IReadOnlyList<JsonElement>> PullAsync(PubSubHost host, string subscription)
     {
-        var response = await ReadAsync(await host.PostAsync($"{PubSubHost.SubscriptionName(subscription)}:pull", """{"maxMessages":10,"returnImmediately":true}"""));
+        var response = await PubSubHost.ReadOkAsync(await host.PostAsync($"{PubSubHost.SubscriptionName(subscription)}:pull", """{"maxMessages":10,"returnImmediately":true}"""));
         return response.TryGetProperty("receivedMessages", out var received) ? [.. received.EnumerateArray()] : [];
     }
 
@@ -234,13 +234,4 @@ public sealed class PullAndAdministrationTests
         {
             Content = json is null ? null : new StringContent(json, Encoding.UTF8, "application/json"),
         });
-
-    private static async Task<JsonElement> ReadAsync(HttpResponseMessage response)
-    {
-        using (response)
-        {
-            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-            return await response.Content.ReadFromJsonAsync<JsonElement>();
-        }
-    }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -47,6 +48,18 @@ public sealed class EmbeddedConsumer : WebApplicationFactory<Program>
             _settings[key] = value;
         }
     }
+
+    /// <summary>A contract-valid <c>order.placed</c> event with a fresh event id, as PulseCart's checkout publishes it.</summary>
+    public static string OrderPlaced(string orderId) => new JsonObject
+    {
+        ["event_id"] = $"e-{Guid.NewGuid():N}",
+        ["event_type"] = "order.placed",
+        ["event_version"] = 1,
+        ["occurred_at"] = DateTimeOffset.UtcNow.ToString("O"),
+        ["source"] = "checkout",
+        ["user_id"] = "u-42",
+        ["payload"] = new JsonObject { ["order_id"] = orderId, ["cart_id"] = "c-9", ["total"] = 59.97, ["currency"] = "EUR" },
+    }.ToJsonString();
 
     /// <summary>The URL the consumer listens on.</summary>
     public string SelfUrl => _settings["urls"]!;

@@ -173,6 +173,16 @@ public sealed class PubSubHost : IAsyncDisposable
         await IdleAsync();
     }
 
+    /// <summary>The JSON of a 200 answer, disposing the response; anything else fails the test with the answer's body.</summary>
+    public static async Task<JsonElement> ReadOkAsync(HttpResponseMessage response)
+    {
+        using (response)
+        {
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+    }
+
     public static async Task EnsureSuccessAsync(HttpResponseMessage response)
     {
         if (!response.IsSuccessStatusCode)
