@@ -1,4 +1,5 @@
 using PulseCart.Abstractions.Events;
+using PulseCart.Grains.Persistence;
 
 namespace PulseCart.Grains.Messaging;
 
@@ -6,8 +7,15 @@ namespace PulseCart.Grains.Messaging;
 [GenerateSerializer]
 public sealed class SentMessageLog
 {
-    // A cart or order sends a handful of messages; the cap only guards against a flood of distinct events.
-    public const int MaxEntries = 1_000;
+    /// <summary>
+    /// Bound on keys of per-event messages (a payment retry per <c>payment.failed</c>, a reminder per abandonment),
+    /// oldest forgotten first; it only guards against a flood of distinct events. Keys that stand for the grain itself
+    /// (one <c>order_confirmation</c> per order) are never forgotten: forgetting one would let a new event id send it again.
+    /// </summary>
+    public const int MaxPerEventEntries = 1_000;
+
+    [NonSerialized]
+    private OldestFirst? _perEvent;
 
     [Id(0)]
     public Dictionary<string, DateTimeOffset> Sent { get; set; } = new(StringComparer.Ordinal);
@@ -16,14 +24,14 @@ public sealed class SentMessageLog
 
     public void Record(string idempotencyKey, DateTimeOffset sentAt)
     {
-        Sent[idempotencyKey] = sentAt;
-        if (Sent.Count > MaxEntries)
+        if (!Sent.TryAdd(idempotencyKey, sentAt) || !MessageTemplates.IsPerEventKey(idempotencyKey))
         {
-            foreach (var oldest in Sent.OrderBy(entry => entry.Value).Take(Sent.Count - MaxEntries).ToList())
-            {
-                Sent.Remove(oldest.Key);
-            }
+            return;
         }
+
+        _perEvent ??= new OldestFirst(Sent.Where(entry => MessageTemplates.IsPerEventKey(entry.Key) && entry.Key != idempotencyKey));
+        _perEvent.Added(idempotencyKey, sentAt);
+        _perEvent.Forget(Sent, MaxPerEventEntries, DateTimeOffset.MinValue);
     }
 
     public IReadOnlyList<SentMessageView> ToViews() =>

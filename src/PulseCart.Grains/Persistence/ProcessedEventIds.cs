@@ -7,27 +7,23 @@ namespace PulseCart.Grains.Persistence;
 [GenerateSerializer]
 public sealed class ProcessedEventIds
 {
+    [NonSerialized]
+    private OldestFirst? _oldestFirst;
+
     [Id(0)]
     public Dictionary<string, DateTimeOffset> Seen { get; set; } = new(StringComparer.Ordinal);
 
     public bool Contains(string eventId) => Seen.ContainsKey(eventId);
 
+    /// <summary>Remembers a newly handled id and forgets what the window and the bound no longer cover.</summary>
     public void Remember(string eventId, DateTimeOffset now, DedupOptions options)
     {
-        Seen[eventId] = now;
-
-        var forgetBefore = now - options.Window;
-        foreach (var expired in Seen.Where(entry => entry.Value < forgetBefore).Select(entry => entry.Key).ToList())
+        _oldestFirst ??= new OldestFirst(Seen);
+        if (Seen.TryAdd(eventId, now))
         {
-            Seen.Remove(expired);
+            _oldestFirst.Added(eventId, now);
         }
 
-        if (Seen.Count > options.MaxEventIdsPerGrain)
-        {
-            foreach (var oldest in Seen.OrderBy(entry => entry.Value).Take(Seen.Count - options.MaxEventIdsPerGrain).ToList())
-            {
-                Seen.Remove(oldest.Key);
-            }
-        }
+        _oldestFirst.Forget(Seen, options.MaxEventIdsPerGrain, now - options.Window);
     }
 }
