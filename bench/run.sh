@@ -141,7 +141,7 @@ if [ -x "$consumer_app/PulseCart.Consumer" ]; then
 fi
 
 # Auth off: the baseline has none, and Pub/Sub's OIDC token cannot be minted here (see bench/README.md).
-start consumer $(probe consumer) "${common[@]}" PORT="$consumer_port" PulseCart__Auth__Mode=None PulseCart__Messaging__Sink=file \
+start consumer $(probe consumer) "${common[@]}" PORT="$consumer_port" PulseCart__Auth__Mode=None PulseCart__Emulators__Enabled=true PulseCart__Messaging__Sink=file \
   PulseCart__Messaging__FilePath="${messages[consumer]}" \
   PulseCart__Cluster__SiloPort="$silo_port" PulseCart__Cluster__GatewayPort="$gateway_port" \
   "${consumer_env[@]}" "${consumer_cmd[@]}"

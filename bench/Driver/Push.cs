@@ -35,8 +35,11 @@ public static class Push
         Content = new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } },
     };
 
+    // An hour ago: inside the consumer's accepted window of occurred_at whenever the bench runs.
+    private static readonly string OccurredAt = DateTimeOffset.UtcNow.AddHours(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+
     private static string Event(string id, string type, string user, string payload) =>
-        $"{{\"event_id\":\"{id}\",\"event_type\":\"{type}\",\"event_version\":1,\"occurred_at\":\"2026-11-22T10:00:00Z\","
+        $"{{\"event_id\":\"{id}\",\"event_type\":\"{type}\",\"event_version\":1,\"occurred_at\":\"{OccurredAt}\","
         + $"\"source\":\"bench\",\"user_id\":\"{user}\",\"payload\":{{{payload}}}}}";
 
     private static byte[] Envelope(string eventJson, string messageId) => Encoding.UTF8.GetBytes(

@@ -70,7 +70,9 @@ local mode, prefix, counter = "unique", "x", 0
 local dupBodies, ring, ringSize, ringNext = {}, {}, 0, 0
 local lastOrder
 local headers = { ["Content-Type"] = "application/json" }
-local T0 = 1795000000 -- 2026-11-18, an arbitrary fixed start for increasing occurred_at
+-- A day ago: occurred_at increases by a millisecond per event from there, inside the consumer's accepted window
+-- (PulseCart:Events: at most the dedup window old, not ahead of its clock).
+local T0 = os.time() - 86400
 
 function init(args)
   mode = args[1] or "unique"
@@ -98,7 +100,7 @@ local function mix()
   end
   local n = counter
   local p = prefix
-  local at = os.date("!%Y-%m-%dT%H:%M:%SZ", T0 + n)
+  local at = os.date("!%Y-%m-%dT%H:%M:%S", T0 + floor(n / 1000)) .. string.format(".%03dZ", n % 1000)
   local cart = p .. 'c' .. floor(n / 4)
   local user = p .. 'u' .. floor(n / 4)
   local r = random()
