@@ -73,6 +73,7 @@ local headers = { ["Content-Type"] = "application/json" }
 -- A day ago: occurred_at increases by a millisecond per event from there, inside the consumer's accepted window
 -- (PulseCart:Events: at most the dedup window old, not ahead of its clock).
 local T0 = os.time() - 86400
+local AN_HOUR_AGO = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 3600)
 
 function init(args)
   mode = args[1] or "unique"
@@ -88,7 +89,7 @@ function init(args)
   if mode == "dup" then
     -- One shared set for every thread, so every event is redelivered from many connections.
     for i = 0, DUP_SET - 1 do
-      dupBodies[i] = orderPlaced(prefix, i, "2026-11-22T10:00:00Z")
+      dupBodies[i] = orderPlaced(prefix, i, AN_HOUR_AGO)
     end
   end
   prefix = prefix .. "t" .. tid .. "-"
@@ -134,7 +135,7 @@ function request()
   elseif mode == "mix" then
     body = mix()
   else
-    body = orderPlaced(prefix, counter, "2026-11-22T10:00:00Z")
+    body = orderPlaced(prefix, counter, AN_HOUR_AGO)
   end
   return wrk.format("POST", nil, headers, body)
 end
