@@ -5,7 +5,7 @@ namespace PulseCart.Grains.Messaging;
 
 /// <summary>Idempotency keys of messages a grain has sent, recorded only after the sink accepted them.</summary>
 [GenerateSerializer]
-public sealed class SentMessageLog
+public sealed class SentMessageLog : IStoredKeySet
 {
     /// <summary>
     /// Bound on keys of per-event messages (a payment retry per <c>payment.failed</c>, a reminder per abandonment),
@@ -17,21 +17,39 @@ public sealed class SentMessageLog
     [NonSerialized]
     private OldestFirst? _perEvent;
 
+    [NonSerialized]
+    private KeyChanges? _changes;
+
     [Id(0)]
     public Dictionary<string, DateTimeOffset> Sent { get; set; } = new(StringComparer.Ordinal);
+
+    // Explicit, so that only the [Id] members are ever part of a serialized form.
+    byte IStoredKeySet.Tag => (byte)'m';
+
+    Dictionary<string, DateTimeOffset> IStoredKeySet.Entries => Sent;
+
+    KeyChanges IStoredKeySet.Changes => Changes;
+
+    private KeyChanges Changes => _changes ??= new();
 
     public bool Contains(string idempotencyKey) => Sent.ContainsKey(idempotencyKey);
 
     public void Record(string idempotencyKey, DateTimeOffset sentAt)
     {
-        if (!Sent.TryAdd(idempotencyKey, sentAt) || !MessageTemplates.IsPerEventKey(idempotencyKey))
+        if (!Sent.TryAdd(idempotencyKey, sentAt))
+        {
+            return;
+        }
+
+        Changes.Add(idempotencyKey);
+        if (!MessageTemplates.IsPerEventKey(idempotencyKey))
         {
             return;
         }
 
         _perEvent ??= new OldestFirst(Sent.Where(entry => MessageTemplates.IsPerEventKey(entry.Key) && entry.Key != idempotencyKey));
         _perEvent.Added(idempotencyKey, sentAt);
-        _perEvent.Forget(Sent, MaxPerEventEntries, DateTimeOffset.MinValue);
+        _perEvent.Forget(this, MaxPerEventEntries, DateTimeOffset.MinValue);
     }
 
     public IReadOnlyList<SentMessageView> ToViews() =>

@@ -24,15 +24,16 @@ internal sealed class OldestFirst
         Count++;
     }
 
-    /// <summary>Removes the oldest tracked keys from <paramref name="entries"/> while there are more than
+    /// <summary>Removes the oldest tracked keys from <paramref name="set"/> while there are more than
     /// <paramref name="maxCount"/> or they are older than <paramref name="forgetBefore"/>.</summary>
-    public void Forget(Dictionary<string, DateTimeOffset> entries, int maxCount, DateTimeOffset forgetBefore)
+    public void Forget(IStoredKeySet set, int maxCount, DateTimeOffset forgetBefore)
     {
         while (_order.TryPeek(out var oldest) && (Count > maxCount || oldest.Value < forgetBefore))
         {
             _order.Dequeue();
-            if (entries.Remove(oldest.Key))
+            if (set.Entries.Remove(oldest.Key))
             {
+                set.Changes.Remove(oldest.Key);
                 Count--;
             }
         }

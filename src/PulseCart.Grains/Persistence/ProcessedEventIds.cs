@@ -5,13 +5,25 @@ namespace PulseCart.Grains.Persistence;
 /// so ids older than the window are forgotten and the set stays bounded.
 /// </summary>
 [GenerateSerializer]
-public sealed class ProcessedEventIds
+public sealed class ProcessedEventIds : IStoredKeySet
 {
     [NonSerialized]
     private OldestFirst? _oldestFirst;
 
+    [NonSerialized]
+    private KeyChanges? _changes;
+
     [Id(0)]
     public Dictionary<string, DateTimeOffset> Seen { get; set; } = new(StringComparer.Ordinal);
+
+    // Explicit, so that only the [Id] members are ever part of a serialized form.
+    byte IStoredKeySet.Tag => (byte)'e';
+
+    Dictionary<string, DateTimeOffset> IStoredKeySet.Entries => Seen;
+
+    KeyChanges IStoredKeySet.Changes => Changes;
+
+    private KeyChanges Changes => _changes ??= new();
 
     public bool Contains(string eventId) => Seen.ContainsKey(eventId);
 
@@ -22,8 +34,9 @@ public sealed class ProcessedEventIds
         if (Seen.TryAdd(eventId, now))
         {
             _oldestFirst.Added(eventId, now);
+            Changes.Add(eventId);
         }
 
-        _oldestFirst.Forget(Seen, options.MaxEventIdsPerGrain, now - options.Window);
+        _oldestFirst.Forget(this, options.MaxEventIdsPerGrain, now - options.Window);
     }
 }
