@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # The consumer beside the seed design (bench/Baseline) and an empty endpoint (bench/NoOp), in one run.
 #
-#   bash bench/run.sh                 3 rounds x 3 loads x 3 services, 10 s each, then 50-way redelivery (~7 min)
-#   bash bench/run.sh --smoke         the same in a few seconds of load; exits 1 on any error or consumer double send
+#   bash bench/run.sh                 every part below (~20-25 min): 3 rounds x 4 loads (unique, dup, mix, sessions)
+#                                     x 3 services, 10 s each; 50-way redelivery; sessions at half the seed's peak; one
+#                                     cart's rate; quarantine memory; a fresh consumer and a fresh baseline under 240 s
+#                                     of unique events (warm-up curve, long cold run). See bench/README.md.
+#   bash bench/run.sh --smoke         the same in a few seconds of load each; exits 1 on any error or consumer double send
 #   bash bench/run.sh --memory [N]    N distinct carts (default 1,000,000) through the consumer; peak and settled RSS
 #
 # Options: --rounds R --duration S --warmup S --threads T --connections C --events N --copies C --settle S
+#          --only PART[,PART]  some parts: unique dup mix sessions redelivery paced single-cart quarantine cold
+#                         (paced needs sessions in the same run, or --paced-rate)
+#          --cold-duration S (240)  --single-cart-events N (50000)  --quarantine-count N (500)  --paced-rate REQ/S
 #          --ref GIT_REF  benchmark the consumer as committed at GIT_REF instead of the working tree
 #          --consumer-dll PATH  benchmark an already built PulseCart.Consumer.dll (a candidate change, say)
 #          --consumer-env NAME=VALUE  one more setting for the consumer (repeatable), e.g. PulseCart__Dashboard__Enabled=false
@@ -47,7 +53,7 @@ while [ $# -gt 0 ]; do
     --consumer-env) [[ $2 == *=* ]] || { echo "run.sh: --consumer-env takes NAME=VALUE" >&2; exit 2; }; consumer_env+=("$2"); shift ;;
     --keep) keep=1 ;;
     --priority) priority=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
