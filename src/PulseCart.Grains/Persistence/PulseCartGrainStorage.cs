@@ -11,7 +11,8 @@ namespace PulseCart.Grains.Persistence;
 /// Keys are those of Orleans' Redis provider, <c>{service id}/state/{grain id}/{state name}</c>, so state that provider
 /// wrote is found, read with <paramref name="legacy"/>, and replaced on the grain's next write.
 /// </summary>
-public sealed class PulseCartGrainStorage(IStateStore store, IOptions<ClusterOptions> cluster, IGrainStorageSerializer legacy) : IGrainStorage
+public sealed class PulseCartGrainStorage(IStateStore store, IOptions<ClusterOptions> cluster, IGrainStorageSerializer legacy)
+    : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     private const string LegacyVersionPrefix = "legacy:";
 
@@ -117,6 +118,15 @@ public sealed class PulseCartGrainStorage(IStateStore store, IOptions<ClusterOpt
 
         grainState.ETag = newVersion;
         grainState.RecordExists = true;
+    }
+
+    /// <summary>
+    /// Nothing to do at any stage; being a participant makes the silo build this storage, and the store's Redis
+    /// connection, while it starts, instead of inside the first activation, where a connection that blocks while it
+    /// connects would stall that grain's scheduler.
+    /// </summary>
+    public void Participate(ISiloLifecycle lifecycle)
+    {
     }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
