@@ -13,6 +13,7 @@ var filePath = builder.Configuration["PulseCart:Messaging:FilePath"] ?? "baselin
 builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new MessageFile(filePath));
+builder.Services.AddSingleton<ReminderTasks>();
 builder.Services.AddSingleton<SeedHandler>();
 
 var app = builder.Build();

@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace PulseCart.Bench.Baseline;
 
 /// <summary>The fields of the event contract the seed reads, from the wrapped envelope's base64 <c>message.data</c>.</summary>
-public sealed record SeedEvent(string EventId, string EventType, string? UserId, string? OrderId, string? CartId, decimal? Total, string? Currency)
+public sealed record SeedEvent(
+    string EventId, string EventType, string? UserId, string? OrderId, string? CartId, decimal? Total, string? Currency, DateTimeOffset? OccurredAt)
 {
     public static SeedEvent? FromEnvelope(JsonElement root)
     {
@@ -20,8 +22,10 @@ public sealed record SeedEvent(string EventId, string EventType, string? UserId,
 
         decimal? total = payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("total", out var t)
             && t.ValueKind == JsonValueKind.Number ? t.GetDecimal() : null;
+        DateTimeOffset? occurredAt = DateTimeOffset.TryParse(
+            Text(e, "occurred_at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
         return new SeedEvent(
-            eventId, eventType, Text(e, "user_id"), Text(payload, "order_id"), Text(payload, "cart_id"), total, Text(payload, "currency"));
+            eventId, eventType, Text(e, "user_id"), Text(payload, "order_id"), Text(payload, "cart_id"), total, Text(payload, "currency"), occurredAt);
     }
 
     /// <summary>The message the consumer sends for the same event, with the same idempotency key; none for cart events.</summary>

@@ -4,10 +4,11 @@ using StackExchange.Redis;
 namespace PulseCart.Bench.Baseline;
 
 /// <summary>
-/// The seed's whole push path: decode, <c>GET processed:{event_id}</c>, send, <c>SET processed:{event_id}</c>.
-/// No grains, no state beyond the processed flag, no quarantine: bad input is a plain 400.
+/// The seed's whole push path: decode, <c>GET processed:{event_id}</c>, send (or create the abandonment's reminder
+/// task), <c>SET processed:{event_id}</c>. No grains, no state beyond the processed flag, no quarantine: bad input is
+/// a plain 400.
 /// </summary>
-public sealed class SeedHandler(IConnectionMultiplexer redis, MessageFile messages, TimeProvider time)
+public sealed class SeedHandler(IConnectionMultiplexer redis, MessageFile messages, ReminderTasks reminders, TimeProvider time)
 {
     private static readonly TimeSpan Remember = TimeSpan.FromDays(8);
 
@@ -41,6 +42,11 @@ public sealed class SeedHandler(IConnectionMultiplexer redis, MessageFile messag
         if (seedEvent.ToMessage(time.GetUtcNow()) is { } message)
         {
             await messages.AppendAsync(message);
+        }
+
+        if (seedEvent.EventType == "cart.abandoned" && !await reminders.CreateAsync(seedEvent, http.RequestAborted))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
 
         await database.StringSetAsync(processedKey, "1", Remember);

@@ -15,7 +15,16 @@ public static class Push
         Event($"{prefix}e{n}", "cart.updated", $"{prefix}u{n}", $"\"cart_id\":\"{prefix}c{n}\""),
         $"{prefix}{n}");
 
+    /// <summary>A cart.updated with its own ids and time, for loads that give one cart many events.</summary>
+    public static byte[] CartUpdated(string eventId, string cartId, string userId, DateTimeOffset occurredAt) => Envelope(
+        Event(eventId, "cart.updated", userId, $"\"cart_id\":\"{cartId}\"", Rfc3339(occurredAt)),
+        eventId);
+
     public static string OrderConfirmationKey(string prefix, int n) => $"order_confirmation:{prefix}o{n}";
+
+    /// <summary>UTC with milliseconds and a Z, as the consumer's accepted form of occurred_at.</summary>
+    public static string Rfc3339(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     public static HttpClient Client(int connections) => new(new SocketsHttpHandler
     {
@@ -35,8 +44,11 @@ public static class Push
         Content = new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } },
     };
 
-    private static string Event(string id, string type, string user, string payload) =>
-        $"{{\"event_id\":\"{id}\",\"event_type\":\"{type}\",\"event_version\":1,\"occurred_at\":\"2026-11-22T10:00:00Z\","
+    // An hour ago: inside the consumer's accepted window of occurred_at whenever the bench runs.
+    private static readonly string OccurredAt = DateTimeOffset.UtcNow.AddHours(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+
+    private static string Event(string id, string type, string user, string payload, string? occurredAt = null) =>
+        $"{{\"event_id\":\"{id}\",\"event_type\":\"{type}\",\"event_version\":1,\"occurred_at\":\"{occurredAt ?? OccurredAt}\","
         + $"\"source\":\"bench\",\"user_id\":\"{user}\",\"payload\":{{{payload}}}}}";
 
     private static byte[] Envelope(string eventJson, string messageId) => Encoding.UTF8.GetBytes(

@@ -80,4 +80,19 @@ public static class Rss
             return "gone";
         }
     }
+
+    /// <summary>One field of /proc/PID/status (VmRSS, VmHWM) in MiB; null when the process is gone.</summary>
+    public static double? Mib(string pid, string field)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(line => line.StartsWith(field + ":", StringComparison.Ordinal));
+            var kib = line?[(field.Length + 1)..].Trim().Split(' ')[0];
+            return kib is null ? null : Math.Round(double.Parse(kib, System.Globalization.CultureInfo.InvariantCulture) / 1024, 1);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
 }

@@ -5,8 +5,18 @@
 --   dup     a fixed set of DUP_SET order.placed events, cycled: after the first pass all are redeliveries
 --   mix     cart.updated 50%, cart.abandoned 15%, order.placed 25%, payment.failed 10%, about four events per
 --           cart, occurred_at increasing; 5% of requests resend one of the last 512 bodies unchanged
+--   sessions  shoppers: LIVE_CARTS live carts per thread served round-robin, so one cart's events are spread out in
+--           time; each cart gets 2-8 cart.updated, then a third end in order.placed (a quarter of those followed by
+--           payment.failed), a fifth in cart.abandoned (a quarter of those purchased later), the rest just stop, and a
+--           new cart takes the slot; 5% of requests resend one of the last 512 bodies unchanged
 -- PREFIX makes every id of one run distinct from every other run's. A third argument "outcomes" also counts the
 -- X-PulseCart-Outcome answers (parsing every response costs the client, so only the smoke run asks for it).
+-- Environment (all optional):
+--   BENCH_RATE        requests/s for this thread (wrk -t T: give each thread its share): requests leave on a fixed
+--                     schedule, whatever the answers' latency, instead of as fast as the server answers
+--   BENCH_WINDOW_MS   also count requests sent per window of this many ms (a throughput curve)
+--   BENCH_ORIGIN_MS   the windows' origin, Unix ms (e.g. when the service became ready); default: the first request
+--   BENCH_LIVE_CARTS  live carts per thread in sessions mode (default 1000)
 -- done() prints one line: BENCH {"requests":…,"rps":…,"p50_ms":…,"p99_ms":…,"errors":{…},"outcomes":{…}}
 
 local DUP_SET = 100
@@ -14,6 +24,18 @@ local DUP_SHARE = 0.05
 local RING = 512
 
 local byte, concat, floor, random = string.byte, table.concat, math.floor, math.random
+
+-- wrk's Lua is LuaJIT: its ffi reads the clocks that pacing and throughput windows need.
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+  int clock_gettime(int clock, bench_timespec *time);
+]]
+local clockBuffer = ffi.new("bench_timespec")
+local function unixMs() -- CLOCK_REALTIME, comparable with `date +%s%3N` in run.sh
+  ffi.C.clock_gettime(0, clockBuffer)
+  return tonumber(clockBuffer.tv_sec) * 1000 + tonumber(clockBuffer.tv_nsec) / 1e6
+end
 
 -- base64 by 12-bit halves: two table lookups per 3 input bytes keeps the client cheap.
 local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -70,7 +92,17 @@ local mode, prefix, counter = "unique", "x", 0
 local dupBodies, ring, ringSize, ringNext = {}, {}, 0, 0
 local lastOrder
 local headers = { ["Content-Type"] = "application/json" }
-local T0 = 1795000000 -- 2026-11-18, an arbitrary fixed start for increasing occurred_at
+-- A day ago: occurred_at increases by a millisecond per event from there, inside the consumer's accepted window
+-- (PulseCart:Events: at most the dedup window old, not ahead of its clock).
+local T0 = os.time() - 86400
+local AN_HOUR_AGO = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 3600)
+
+local rate = tonumber(os.getenv("BENCH_RATE") or "")
+local windowMs = tonumber(os.getenv("BENCH_WINDOW_MS") or "")
+local originMs = tonumber(os.getenv("BENCH_ORIGIN_MS") or "")
+local LIVE_CARTS = tonumber(os.getenv("BENCH_LIVE_CARTS") or "") or 1000
+local firstSlotMs, slotsTaken = nil, 0
+windows = {} -- requests sent per window, 1-based; read by done() through thread:get
 
 function init(args)
   mode = args[1] or "unique"
@@ -86,10 +118,20 @@ function init(args)
   if mode == "dup" then
     -- One shared set for every thread, so every event is redelivered from many connections.
     for i = 0, DUP_SET - 1 do
-      dupBodies[i] = orderPlaced(prefix, i, "2026-11-22T10:00:00Z")
+      dupBodies[i] = orderPlaced(prefix, i, AN_HOUR_AGO)
     end
   end
   prefix = prefix .. "t" .. tid .. "-"
+end
+
+-- Keeps the last RING bodies, for the loads' redeliveries (an earlier body resent unchanged).
+local function remember(body)
+  ringNext = ringNext % RING + 1
+  ring[ringNext] = body
+  if ringSize < RING then
+    ringSize = ringSize + 1
+  end
+  return body
 end
 
 local function mix()
@@ -98,7 +140,7 @@ local function mix()
   end
   local n = counter
   local p = prefix
-  local at = os.date("!%Y-%m-%dT%H:%M:%SZ", T0 + n)
+  local at = os.date("!%Y-%m-%dT%H:%M:%S", T0 + floor(n / 1000)) .. string.format(".%03dZ", n % 1000)
   local cart = p .. 'c' .. floor(n / 4)
   local user = p .. 'u' .. floor(n / 4)
   local r = random()
@@ -116,23 +158,99 @@ local function mix()
     body = push(event(p .. 'e' .. n, "payment.failed", user, at,
       '"order_id":"' .. lastOrder .. '","reason":"card_declined"'), p .. n)
   end
-  ringNext = ringNext % RING + 1
-  ring[ringNext] = body
-  if ringSize < RING then
-    ringSize = ringSize + 1
+  return remember(body)
+end
+
+-- sessions: a cart is a script of event types played one step per visit of its slot.
+local carts, slot, cartsStarted, eventsMade = {}, 0, 0, 0
+
+local function newCart()
+  cartsStarted = cartsStarted + 1
+  local steps = {}
+  for i = 1, random(2, 8) do
+    steps[i] = "cart.updated"
   end
-  return body
+  local r = random()
+  if r < 1 / 3 then
+    steps[#steps + 1] = "order.placed"
+    if random() < 0.25 then
+      steps[#steps + 1] = "payment.failed"
+    end
+  elseif r < 1 / 3 + 1 / 5 then
+    steps[#steps + 1] = "cart.abandoned"
+    if random() < 0.25 then
+      steps[#steps + 1] = "order.placed"
+    end
+  end
+  local id = prefix .. 's' .. cartsStarted
+  return { id = id, steps = steps, step = 0 }
+end
+
+local function sessions()
+  if ringSize > 0 and random() < DUP_SHARE then
+    return ring[random(1, ringSize)]
+  end
+  slot = slot % LIVE_CARTS + 1
+  local cart = carts[slot]
+  if cart == nil or cart.step >= #cart.steps then
+    cart = newCart()
+    carts[slot] = cart
+  end
+  cart.step = cart.step + 1
+  eventsMade = eventsMade + 1
+  -- occurred_at from one counter per thread: it increases along each cart's events, which one thread makes in order.
+  local n = eventsMade
+  local at = os.date("!%Y-%m-%dT%H:%M:%S", T0 + floor(n / 1000)) .. string.format(".%03dZ", n % 1000)
+  local eventType = cart.steps[cart.step]
+  local eventId = cart.id .. 'e' .. cart.step
+  local user = cart.id .. 'u'
+  local payload
+  if eventType == "cart.updated" then
+    payload = '"cart_id":"' .. cart.id .. '"'
+  elseif eventType == "cart.abandoned" then
+    payload = '"cart_id":"' .. cart.id .. '","total":42.5,"currency":"EUR"'
+  elseif eventType == "order.placed" then
+    payload = '"order_id":"' .. cart.id .. 'o","cart_id":"' .. cart.id .. '","total":59.97,"currency":"EUR"'
+  else
+    payload = '"order_id":"' .. cart.id .. 'o","reason":"card_declined"'
+  end
+  return remember(push(event(eventId, eventType, user, at, payload), eventId))
+end
+
+-- Only defined when pacing: wrk then calls it before every request and waits that many ms. Each call takes the
+-- thread's next slot on a fixed schedule, so a slow answer does not lower the rate offered (as far as connections allow).
+if rate and rate > 0 then
+  function delay()
+    local now = unixMs()
+    firstSlotMs = firstSlotMs or now
+    local due = firstSlotMs + slotsTaken * 1000 / rate
+    slotsTaken = slotsTaken + 1
+    return due > now and floor(due - now) or 0
+  end
 end
 
 function request()
   counter = counter + 1
+  if windowMs then
+    local now = unixMs()
+    originMs = originMs or now
+    local w = floor((now - originMs) / windowMs) + 1
+    if w >= 1 then
+      for i = #windows + 1, w do
+        windows[i] = 0
+      end
+      windows[w] = windows[w] + 1
+    end
+  end
   local body
   if mode == "dup" then
     body = dupBodies[counter % DUP_SET]
   elseif mode == "mix" then
     body = mix()
+  elseif mode == "sessions" then
+    body = sessions()
   else
-    body = orderPlaced(prefix, counter, "2026-11-22T10:00:00Z")
+    body = orderPlaced(prefix, counter, AN_HOUR_AGO)
   end
   return wrk.format("POST", nil, headers, body)
 end
@@ -149,10 +267,24 @@ function done(summary, latency, requests)
   for outcome, count in pairs(total) do
     table.insert(counted, string.format('"%s":%d', outcome, count))
   end
+  local windowJson = ""
+  if windowMs then
+    local sums = {}
+    for _, thread in ipairs(threads) do
+      for i, count in ipairs(thread:get("windows") or {}) do
+        sums[i] = (sums[i] or 0) + count
+      end
+    end
+    for i = 1, #sums do
+      sums[i] = sums[i] or 0
+    end
+    windowJson = string.format(',"windows":{"ms":%d,"origin_ms":%s,"sent":[%s]}', windowMs,
+      originMs and string.format("%d", originMs) or "null", table.concat(sums, ","))
+  end
   io.write(string.format(
     'BENCH {"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,'
-      .. '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"outcomes":{%s}}\n',
+      .. '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"outcomes":{%s}%s}\n',
     summary.requests, seconds, summary.requests / seconds,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
-    e.connect, e.read, e.write, e.status, e.timeout, table.concat(counted, ",")))
+    e.connect, e.read, e.write, e.status, e.timeout, table.concat(counted, ","), windowJson))
 end

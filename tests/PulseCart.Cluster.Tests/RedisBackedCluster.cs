@@ -42,9 +42,7 @@ public sealed class RedisBackedCluster : IAsyncDisposable
         var builder = new InProcessTestClusterBuilder(silos);
         builder.ConfigureSilo((options, silo) =>
         {
-            silo.Services.AddRedisGrainStorage(GrainStorage.Name, storage => storage
-                .Configure(redis => redis.ConfigurationOptions = ConfigurationOptions.Parse(redisConnectionString))
-                .UseBinaryGrainState());
+            silo.AddPulseCartGrainStorage(_ => new RedisStateStore(ConnectionMultiplexer.Connect(redisConnectionString)));
             silo.Configure<ClusterMembershipOptions>(membership =>
             {
                 // A killed silo is declared dead within a few seconds instead of the production ~30 s, so a test that

@@ -72,20 +72,22 @@ public sealed class LocalJwks : IAsyncDisposable
         bool emailVerified = true,
         string issuer = Issuer,
         DateTime? expires = null,
-        RsaSecurityKey? signingKey = null)
+        RsaSecurityKey? signingKey = null,
+        DateTime? issuedAt = null,
+        bool withoutIssuedAt = false)
     {
         var expiry = expires ?? DateTime.UtcNow.AddHours(1);
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer,
             Audience = audience,
-            IssuedAt = expiry.AddHours(-1),
+            IssuedAt = withoutIssuedAt ? null : issuedAt ?? expiry.AddHours(-1),
             NotBefore = expiry.AddHours(-1),
             Expires = expiry,
             Claims = new Dictionary<string, object> { ["email"] = email, ["email_verified"] = emailVerified, ["sub"] = "1234567890" },
             SigningCredentials = new SigningCredentials(signingKey ?? CurrentKey, SecurityAlgorithms.RsaSha256),
         };
-        return new JsonWebTokenHandler().CreateToken(descriptor);
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();

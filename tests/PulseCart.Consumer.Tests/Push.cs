@@ -8,7 +8,8 @@ namespace PulseCart.Consumer.Tests;
 /// <summary>Builds PulseCart events and the Pub/Sub push requests that carry them.</summary>
 public static class Push
 {
-    public static readonly DateTimeOffset T0 = new(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
+    /// <summary>An hour ago, to the second: inside the window of accepted <c>occurred_at</c> whenever the suite runs.</summary>
+    public static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 3600);
 
     public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
@@ -65,6 +66,10 @@ public static class Push
 
     public static string Outcome(this HttpResponseMessage response) =>
         response.Headers.TryGetValues("X-PulseCart-Outcome", out var values) ? values.Single() : $"(none, status {(int)response.StatusCode})";
+
+    /// <summary>The quarantine's newest 1,000 entries as the operator API lists them (bodies up to their preview).</summary>
+    public static async Task<IReadOnlyList<JsonElement>> QuarantinedAsync(this HttpClient client) =>
+        (await client.GetJsonAsync("/ops/quarantine?limit=1000")).GetProperty("entries").EnumerateArray().ToList();
 
     public static async Task<JsonElement> GetJsonAsync(this HttpClient client, string path)
     {

@@ -50,8 +50,10 @@ public sealed class QuarantineTests(ConsumerFixture fixture) : IClassFixture<Con
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         Assert.Equal("quarantined", response.Outcome());
-        var entries = await fixture.Client.GetJsonAsync("/ops/quarantine?limit=1000");
-        var entry = Assert.Single(entries.EnumerateArray(), e => e.GetProperty("raw_body").GetString() == body);
+        var entries = await fixture.Client.QuarantinedAsync();
+        var entry = Assert.Single(entries, e => e.GetProperty("body_truncated").GetBoolean()
+            ? body.StartsWith(e.GetProperty("body_preview").GetString()!, StringComparison.Ordinal)
+            : e.GetProperty("body_preview").GetString() == body);
         Assert.Contains(reason, entry.GetProperty("reason").GetString());
         Assert.True(entry.TryGetProperty("received_at", out _), name);
     }
@@ -64,8 +66,8 @@ public sealed class QuarantineTests(ConsumerFixture fixture) : IClassFixture<Con
         await fixture.Client.SendAsync(first);
         await fixture.Client.SendAsync(second);
 
-        var bodies = (await fixture.Client.GetJsonAsync("/ops/quarantine?limit=1000")).EnumerateArray()
-            .Select(entry => entry.GetProperty("raw_body").GetString()).ToList();
+        var bodies = (await fixture.Client.QuarantinedAsync())
+            .Select(entry => entry.GetProperty("body_preview").GetString()).ToList();
 
         Assert.True(bodies.IndexOf(second) < bodies.IndexOf(first));
     }
@@ -77,9 +79,72 @@ public sealed class QuarantineTests(ConsumerFixture fixture) : IClassFixture<Con
         var response = await fixture.Client.PostAsync("/consumer/push", new ByteArrayContent(body));
 
         Assert.Equal("quarantined", response.Outcome());
-        var entries = await fixture.Client.GetJsonAsync("/ops/quarantine?limit=1000");
-        Assert.Contains(entries.EnumerateArray(), entry =>
-            entry.GetProperty("raw_body_encoding").GetString() == "base64"
-            && entry.GetProperty("raw_body").GetString() == Convert.ToBase64String(body));
+        var entries = await fixture.Client.QuarantinedAsync();
+        Assert.Contains(entries, entry =>
+            entry.GetProperty("body_encoding").GetString() == "base64"
+            && entry.GetProperty("body_preview").GetString() == Convert.ToBase64String(body));
     }
+
+    [Fact]
+    public async Task TheQuarantineStaysWithinItsByteBoundEvictingTheOldestAndCountingThem()
+    {
+        await using var consumer = new ConsumerFactory(new Dictionary<string, string?> { ["PulseCart:Quarantine:MaxBytes"] = "1048576" });
+        var client = consumer.CreateClient();
+        var bodies = Enumerable.Range(0, 5).Select(i => Unusable(300_000, $"body-{i}")).ToList();
+        foreach (var body in bodies)
+        {
+            Assert.Equal("quarantined", (await client.SendAsync(body)).Outcome());
+        }
+
+        var page = await client.GetJsonAsync("/ops/quarantine");
+        var stats = page.GetProperty("stats");
+        var kept = page.GetProperty("entries").EnumerateArray().Select(entry => entry.GetProperty("body_bytes").GetInt32()).ToList();
+        Assert.Equal(3, kept.Count);
+        Assert.Equal(3, stats.GetProperty("entries").GetInt64());
+        Assert.Equal(2, stats.GetProperty("evicted").GetInt64());
+        Assert.Equal(kept.Sum(), stats.GetProperty("bytes").GetInt64());
+        Assert.True(stats.GetProperty("bytes").GetInt64() <= 1_048_576);
+        var previews = page.GetProperty("entries").EnumerateArray().Select(entry => entry.GetProperty("body_preview").GetString()!).ToList();
+        Assert.StartsWith(bodies[4][..100], previews[0]);
+        Assert.DoesNotContain(previews, preview => preview.StartsWith(bodies[0][..100], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ALargeBodyIsListedAsAPreviewAndKeptWholeAtItsOwnUrl()
+    {
+        var body = Unusable(200_000, Push.NewId("large"));
+        Assert.Equal("quarantined", (await fixture.Client.SendAsync(body)).Outcome());
+
+        var entry = Assert.Single(await fixture.Client.QuarantinedAsync(), e => body.StartsWith(e.GetProperty("body_preview").GetString()!, StringComparison.Ordinal));
+
+        Assert.True(entry.GetProperty("body_truncated").GetBoolean());
+        Assert.Equal(Encoding.UTF8.GetByteCount(body), entry.GetProperty("body_bytes").GetInt32());
+        Assert.True(entry.GetProperty("body_preview").GetString()!.Length <= 2_048);
+        var whole = await fixture.Client.GetByteArrayAsync($"/ops/quarantine/{entry.GetProperty("id").GetString()}/body");
+        Assert.Equal(Encoding.UTF8.GetBytes(body), whole);
+    }
+
+    [Fact]
+    public async Task TheListingPagesNewestFirst()
+    {
+        await using var consumer = new ConsumerFactory();
+        var client = consumer.CreateClient();
+        var bodies = Enumerable.Range(0, 5).Select(i => Push.EnvelopeOfData($"!!{i}")).ToList();
+        foreach (var body in bodies)
+        {
+            await client.SendAsync(body);
+        }
+
+        var first = await client.GetJsonAsync("/ops/quarantine?limit=2");
+        var second = await client.GetJsonAsync($"/ops/quarantine?limit=2&offset={first.GetProperty("next_offset").GetInt32()}");
+
+        static IEnumerable<string> Previews(System.Text.Json.JsonElement page) =>
+            page.GetProperty("entries").EnumerateArray().Select(entry => entry.GetProperty("body_preview").GetString()!);
+        Assert.Equal([bodies[4], bodies[3], bodies[2], bodies[1]], Previews(first).Concat(Previews(second)));
+        Assert.Equal(5, first.GetProperty("stats").GetProperty("entries").GetInt64());
+    }
+
+    /// <summary>A push of about <paramref name="size"/> bytes that can never be used (its data is not base64).</summary>
+    private static string Unusable(int size, string tag) =>
+        $$$"""{"message":{"data":"!!","messageId":"{{{tag}}}","attributes":{"pad":"{{{new string('x', size)}}}"}},"subscription":"s"}""";
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Persistence;
+using Orleans.Hosting;
+using Orleans.Serialization;
 using Orleans.Storage;
 using PulseCart.Grains.Persistence;
 using StackExchange.Redis;
@@ -40,23 +41,29 @@ public sealed class RedisPersistenceTests(RedisFixture redis)
         Assert.Contains(keys, key => key.Contains(cart));
     }
 
-    [Fact]
-    public async Task StateAnEarlierVersionStoredAsJsonStillCountsAfterTheUpgrade()
+    [Theory]
+    [InlineData("json")]
+    [InlineData("binary")]
+    public async Task StateAnEarlierVersionStoredStillCountsAfterTheUpgrade(string format)
     {
         var order = Push.NewId("o");
         var cart = Push.NewId("c");
         var placed = Push.OrderPlaced(Push.NewId("e"), order, "u-1", cartId: cart);
         var messages = Path.Combine(Directory.CreateTempSubdirectory().FullName, "messages.jsonl");
 
-        // The releases before the binary state format stored Orleans' default: Newtonsoft JSON with type names.
+        // Earlier releases kept state with Orleans' Redis provider: its default Newtonsoft JSON with type names, then
+        // Orleans' binary format.
         await using (var earlier = new ConsumerFactory(RedisSettings, messages, services: services => services
-            .AddOptions<RedisStorageOptions>(GrainStorage.Name)
-            .PostConfigure<IGrainStorageSerializer>((options, json) => options.GrainStorageSerializer = json)))
+            .AddRedisGrainStorage(GrainStorage.Name, storage => storage
+                .Configure(options => options.ConfigurationOptions = ConfigurationOptions.Parse(redis.Server.ConnectionString))
+                .Configure<Serializer, IGrainStorageSerializer>((options, binary, json) =>
+                    options.GrainStorageSerializer = format == "json" ? json : new GrainStateSerializer(binary, json)))))
         {
             Assert.Equal("processed", (await earlier.CreateClient().PushAsync(placed)).Outcome());
         }
 
-        Assert.Equal((byte)'{', (await StoredStateAsync(order)).Span[0]);
+        var stored = await StoredHashAsync(order);
+        Assert.Equal(format == "json", ((byte[])stored["data"]!)[0] == (byte)'{');
 
         await using var upgraded = new ConsumerFactory(RedisSettings, messages);
         var client = upgraded.CreateClient();
@@ -66,11 +73,34 @@ public sealed class RedisPersistenceTests(RedisFixture redis)
 
         // The order's next write stores it in the current format, and it still reads after a restart.
         Assert.Equal("processed", (await client.PushAsync(Push.PaymentFailed(Push.NewId("e"), order, "u-1"))).Outcome());
-        Assert.NotEqual((byte)'{', (await StoredStateAsync(order)).Span[0]);
+        var rewritten = await StoredHashAsync(order);
+        Assert.False(rewritten.ContainsKey("data"));
+        Assert.Equal("1", rewritten["v"]);
+        Assert.Equal(2, rewritten.Keys.Count(field => field.StartsWith("e:", StringComparison.Ordinal)));
         await using var restarted = new ConsumerFactory(RedisSettings, messages);
         var view = await restarted.CreateClient().GetJsonAsync($"/ops/orders/{order}");
         Assert.Equal(1, view.GetProperty("payment_failures").GetInt32());
         Assert.Equal(2, view.GetProperty("remembered_event_ids").GetInt32());
+        Assert.Single(view.GetProperty("messages").EnumerateArray(), message =>
+            message.GetProperty("idempotency_key").GetString() == $"order_confirmation:{order}");
+    }
+
+    [Fact]
+    public async Task EachEventAddsOneFieldInsteadOfRewritingEveryIdTheCartRemembers()
+    {
+        var cart = Push.NewId("c");
+        await using var consumer = new ConsumerFactory(RedisSettings);
+        var client = consumer.CreateClient();
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal("processed", (await client.PushAsync(Push.CartUpdated(Push.NewId("e"), cart, "u-1", Push.T0.AddSeconds(i)))).Outcome());
+        }
+
+        var stored = await StoredHashAsync(cart);
+
+        Assert.Equal(50, stored.Keys.Count(field => field.StartsWith("e:", StringComparison.Ordinal)));
+        Assert.Equal("50", stored["v"]);
+        Assert.True(((byte[])stored["r"]!).Length < 100);
     }
 
     [Fact]
@@ -83,9 +113,9 @@ public sealed class RedisPersistenceTests(RedisFixture redis)
         }
 
         await using var second = new ConsumerFactory(RedisSettings);
-        var entries = await second.CreateClient().GetJsonAsync("/ops/quarantine?limit=1000");
+        var entries = await second.CreateClient().QuarantinedAsync();
 
-        Assert.Contains(entries.EnumerateArray(), entry => entry.GetProperty("raw_body").GetString() == body);
+        Assert.Contains(entries, entry => entry.GetProperty("body_preview").GetString() == body);
     }
 
     [Fact]
@@ -113,12 +143,11 @@ public sealed class RedisPersistenceTests(RedisFixture redis)
         Assert.Single(consumer.SentWithKey($"order_confirmation:{order}"));
     }
 
-    private async Task<ReadOnlyMemory<byte>> StoredStateAsync(string grainKey)
+    private async Task<Dictionary<string, RedisValue>> StoredHashAsync(string grainKey)
     {
         await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString);
         var key = connection.GetServer(connection.GetEndPoints()[0]).Keys(pattern: $"pulsecart/state/*{grainKey}*").Single();
-        byte[]? data = await connection.GetDatabase().HashGetAsync(key, "data");
-        return Assert.IsType<byte[]>(data);
+        return (await connection.GetDatabase().HashGetAllAsync(key)).ToDictionary(entry => entry.Name.ToString(), entry => entry.Value);
     }
 
     // As Pub/Sub would: keep redelivering until the consumer acknowledges.

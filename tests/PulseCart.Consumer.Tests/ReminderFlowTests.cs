@@ -145,10 +145,30 @@ public sealed class ReminderFlowTests(ReminderFlowFixture fixture) : IClassFixtu
         var attempts = fixture.AttemptsFor(reminderId);
         Assert.Equal([503, 503, 204], attempts.Select(attempt => attempt.StatusCode ?? 0));
         Assert.Equal("dead_lettered", (await ReminderAsync(cart)).GetProperty("status").GetString());
-        var quarantine = await Client.GetJsonAsync("/ops/quarantine?limit=1000");
-        var entry = Assert.Single(quarantine.EnumerateArray(), e => e.GetProperty("raw_body").GetString()!.Contains(reminderId));
+        var quarantine = await Client.QuarantinedAsync();
+        var entry = Assert.Single(quarantine, e => e.GetProperty("body_preview").GetString()!.Contains(reminderId));
         Assert.Equal("task", entry.GetProperty("source").GetString());
         Assert.Contains("dead-lettered", entry.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task ACallbackBeforeTheReminderIsDueSendsNothingAndAsksToBeCalledAgainWhenItIs()
+    {
+        var (cart, user) = NewCart("u-early");
+        await AbandonAsync(cart, user);
+        var reminderId = await ReminderIdAsync(cart);
+
+        var early = await Client.PostAsync("/tasks/cart-reminder", new StringContent($$"""{"reminder_id":"{{reminderId}}","cart_id":"{{cart}}"}"""));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, early.StatusCode);
+        Assert.InRange(early.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromMinutes(119), TimeSpan.FromMinutes(121));
+        Assert.Empty(fixture.Webhook.AcceptedFor(user));
+        Assert.Equal("scheduled", (await ReminderAsync(cart)).GetProperty("status").GetString());
+
+        await fixture.AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+
+        Assert.Single(fixture.Webhook.AcceptedFor(user));
+        Assert.Equal("sent", (await ReminderAsync(cart)).GetProperty("status").GetString());
     }
 
     private static (string Cart, string User) NewCart(string userPrefix)

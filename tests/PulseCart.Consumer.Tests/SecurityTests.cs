@@ -13,6 +13,8 @@ public sealed class SecurityFixture : IAsyncLifetime
 
     public LocalJwks Jwks { get; private set; } = null!;
 
+    public const string CallbackBaseUrl = "https://consumer.pulsecart.example";
+
     public ConsumerFactory Consumer { get; private set; } = null!;
 
     public async Task InitializeAsync()
@@ -25,6 +27,11 @@ public sealed class SecurityFixture : IAsyncLifetime
             ["PulseCart:Auth:JwksUri"] = Jwks.JwksUri,
             ["PulseCart:Auth:Audience"] = Audience,
             ["PulseCart:Auth:AllowedServiceAccounts:0"] = Pusher,
+            // A real queue, as in production: no embedded emulators, and the task door's audience is the callback URL.
+            ["PulseCart:CloudTasks:ProjectId"] = "pulsecart-prod",
+            ["PulseCart:CloudTasks:Location"] = "europe-west1",
+            ["PulseCart:CloudTasks:CallbackBaseUrl"] = CallbackBaseUrl,
+            ["PulseCart:CloudTasks:BaseUrl"] = "http://127.0.0.1:9",
             ["PulseCart:Operators:BasicUser"] = "ops",
             ["PulseCart:Operators:BasicPasswordSha256"] = Convert.ToHexString(SHA256.HashData("s3cret"u8)),
         });
@@ -59,6 +66,8 @@ public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<Secur
     [InlineData("wrong audience", "aud")]
     [InlineData("unverified email", "email_verified")]
     [InlineData("unknown key", "kid")]
+    [InlineData("issued in the future", "iat")]
+    [InlineData("no issue time", "iat")]
     public async Task InvalidTokenIsUnauthenticatedNamingTheFailedClaim(string kind, string claim)
     {
         var token = kind switch
@@ -70,6 +79,8 @@ public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<Secur
             "wrong issuer" => Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, issuer: "https://evil.example"),
             "wrong audience" => Jwks.Mint("https://elsewhere.example/push", SecurityFixture.Pusher),
             "unverified email" => Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, emailVerified: false),
+            "issued in the future" => Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, issuedAt: DateTime.UtcNow.AddMinutes(10)),
+            "no issue time" => Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, withoutIssuedAt: true),
             _ => Jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, signingKey: LocalJwks.NewKey()),
         };
 
@@ -97,6 +108,35 @@ public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<Secur
 
         Assert.True(status == HttpStatusCode.NoContent, detail);
         Assert.Single(fixture.Consumer.SentWithKey($"order_confirmation:{order}"));
+    }
+
+    [Theory]
+    [InlineData("a push token", HttpStatusCode.Unauthorized)]
+    [InlineData("a task token", HttpStatusCode.NoContent)]
+    public async Task TheTaskDoorDefaultsToTheCallbackAudienceNotThePushOne(string kind, HttpStatusCode expected)
+    {
+        var audience = kind == "a push token" ? SecurityFixture.Audience : $"{SecurityFixture.CallbackBaseUrl}/tasks/cart-reminder";
+        using var client = fixture.Consumer.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/tasks/cart-reminder")
+        {
+            Content = new StringContent($$"""{"reminder_id":"{{Guid.NewGuid():N}}","cart_id":"{{Push.NewId("c")}}"}"""),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Jwks.Mint(audience, SecurityFixture.Pusher));
+        request.Headers.Add("X-CloudTasks-QueueName", "pulsecart-cart-reminders");
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ProductionServesNoEmbeddedEmulator()
+    {
+        using var client = fixture.Consumer.CreateClient();
+
+        var response = await client.GetAsync("/emulators/pubsub/v1/projects/pulsecart-local/topics");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
     [Fact]
@@ -136,6 +176,9 @@ public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<Secur
             ["PulseCart:Auth:JwksUri"] = jwks.JwksUri,
             ["PulseCart:Auth:Audience"] = SecurityFixture.Audience,
             ["PulseCart:Auth:AllowedServiceAccounts:0"] = SecurityFixture.Pusher,
+
+            // Longer than this test can take on a loaded machine: a second unknown-key refresh may not be due in it.
+            ["PulseCart:Auth:MinKeyRefreshInterval"] = "01:00:00",
         });
         Assert.Equal(HttpStatusCode.NoContent, (await PushWithAsync(jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher), consumer: consumer)).Status);
 

@@ -28,7 +28,45 @@ public sealed class StartupValidationTests
     [InlineData("PulseCart:Auth:AllowedServiceAccounts")]
     public async Task ProductionRefusesToStartWithoutTheOidcSettings(string named)
     {
-        await using var factory = new ConsumerFactory(new Dictionary<string, string?> { ["environment"] = "Production" });
+        await using var factory = new ConsumerFactory(new Dictionary<string, string?>
+        {
+            ["environment"] = "Production",
+            ["PulseCart:Emulators:Enabled"] = "true",
+        });
+
+        var failure = Record.Exception(() => factory.CreateClient());
+
+        Assert.NotNull(failure);
+        Assert.Contains(named, Flatten(failure));
+    }
+
+    [Fact]
+    public async Task ProductionWithoutAQueueRefusesToStartRatherThanKeepRemindersInMemory()
+    {
+        await using var factory = new ConsumerFactory(new Dictionary<string, string?>
+        {
+            ["environment"] = "Production",
+            ["PulseCart:Auth:Mode"] = "none",
+        });
+
+        var failure = Record.Exception(() => factory.CreateClient());
+
+        Assert.NotNull(failure);
+        Assert.Contains("PulseCart:CloudTasks:ProjectId", Flatten(failure));
+        Assert.Contains("PulseCart:Emulators:Enabled=true", Flatten(failure));
+    }
+
+    [Theory]
+    [InlineData("PulseCart:Reminders:Delay", "30.00:00:00", "Cloud Tasks' limit")]
+    [InlineData("PulseCart:Events:ClockSkew", "1.00:00:00", "Cloud Tasks' limit")]
+    [InlineData("PulseCart:Events:MaxAge", "9.00:00:00", "PulseCart:Dedup:Window")]
+    public async Task BoundsThatWouldLetAnEventFailLaterStopTheAppAtStart(string setting, string value, string named)
+    {
+        await using var factory = new ConsumerFactory(new Dictionary<string, string?>
+        {
+            [setting] = value,
+            ["PulseCart:Reminders:Delay"] = setting == "PulseCart:Reminders:Delay" ? value : "29.00:00:00",
+        });
 
         var failure = Record.Exception(() => factory.CreateClient());
 

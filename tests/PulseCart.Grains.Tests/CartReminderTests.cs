@@ -59,7 +59,7 @@ public sealed class CartReminderTests(ClusterFixture fixture)
     {
         var (cart, user, grain) = NewCart();
         var older = await AbandonAsync(grain, cart, user, T0);
-        var newer = await AbandonAsync(grain, cart, user, T0.AddHours(1));
+        var newer = await AbandonAsync(grain, cart, user, T0.AddMinutes(1));
 
         Assert.Equal(ReminderOutcome.Skipped, (await grain.RemindAsync(new ReminderDue(older, false))).Outcome);
         Assert.Equal(ReminderOutcome.Sent, (await grain.RemindAsync(new ReminderDue(newer, false))).Outcome);
@@ -83,6 +83,21 @@ public sealed class CartReminderTests(ClusterFixture fixture)
         Assert.Contains("sink is down", last.Reason);
         Assert.Equal(ReminderStatus.DeadLettered, (await grain.GetAsync())!.Reminder!.Status);
         Assert.Empty(fixture.Messages.SentTo(user));
+    }
+
+    [Fact]
+    public async Task ACallbackBeforeTheDueTimeSendsNothingAndSaysWhenItIsDue()
+    {
+        var (cart, user, grain) = NewCart();
+        var abandonedAt = fixture.Time.GetUtcNow();
+        var reminderId = await AbandonAsync(grain, cart, user, abandonedAt);
+
+        var early = await grain.RemindAsync(new ReminderDue(reminderId, IsLastAttempt: false));
+
+        Assert.Equal(ReminderOutcome.NotYetDue, early.Outcome);
+        Assert.Equal(abandonedAt + TimeSpan.FromHours(2), early.DueAt);
+        Assert.Empty(fixture.Messages.SentTo(user));
+        Assert.Equal(ReminderStatus.Scheduled, (await grain.GetAsync())!.Reminder!.Status);
     }
 
     private (string Cart, string User, ICartGrain Grain) NewCart()

@@ -26,7 +26,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddMemoryGrainStorage(GrainStorage.Name);
+            silo.AddPulseCartGrainStorage(_ => new MemoryStateStore());
             silo.Services.AddSingleton<TimeProvider>(Time);
             silo.Services.AddSingleton<IMessageSender>(Messages);
             silo.Services.AddSingleton<ITaskQueue>(Tasks);

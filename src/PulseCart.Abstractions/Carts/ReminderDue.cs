@@ -19,9 +19,13 @@ public enum ReminderOutcome
 
     /// <summary>Sending failed on the last allowed attempt; the caller quarantines it and acknowledges.</summary>
     DeadLettered,
+
+    /// <summary>The callback came before the reminder's due time (beyond the clock skew): nothing sent, ask again later.</summary>
+    NotYetDue,
 }
 
 [GenerateSerializer, Immutable]
 public sealed record ReminderResult(
     [property: Id(0)] ReminderOutcome Outcome,
-    [property: Id(1)] string? Reason);
+    [property: Id(1)] string? Reason,
+    [property: Id(2)] DateTimeOffset? DueAt = null);

@@ -1,5 +1,8 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using PulseCart.Abstractions.Events;
 
 namespace PulseCart.Consumer.Events;
@@ -11,6 +14,18 @@ public sealed record ParsedEvent(string? EventId, string? EventType, IPulseCartE
 
     public static ParsedEvent Reject(string reason, string? eventId = null, string? eventType = null) =>
         new(eventId, eventType, null, reason);
+}
+
+/// <summary>The <c>occurred_at</c> values accepted now: not older than the dedup window, not ahead by more than the clock skew.</summary>
+public readonly record struct EventTimeWindow(DateTimeOffset Earliest, DateTimeOffset Latest)
+{
+    /// <summary>Accepts any time: for callers that judge no time, such as tests of the contract alone.</summary>
+    public static readonly EventTimeWindow Any = new(DateTimeOffset.MinValue, DateTimeOffset.MaxValue);
+
+    public string? Problem(DateTimeOffset occurredAt) =>
+        occurredAt < Earliest ? $"occurred_at {occurredAt:O} is older than PulseCart:Events:MaxAge allows (earliest {Earliest:O})"
+        : occurredAt > Latest ? $"occurred_at {occurredAt:O} is in the future beyond PulseCart:Events:ClockSkew (latest {Latest:O})"
+        : null;
 }
 
 /// <summary>
@@ -29,8 +44,14 @@ public static class EventParser
         AllowDuplicateProperties = false,
     };
 
-    public static ParsedEvent Parse(ReadOnlyMemory<byte> json)
+    public static ParsedEvent Parse(ReadOnlyMemory<byte> json, EventTimeWindow window)
     {
+        // The JSON reader checks only the strings it decodes; the contract promises valid UTF-8 throughout.
+        if (!Utf8.IsValid(json.Span))
+        {
+            return ParsedEvent.Reject("event is not valid UTF-8");
+        }
+
         JsonDocument document;
         try
         {
@@ -40,14 +61,27 @@ public static class EventParser
         {
             return ParsedEvent.Reject($"event is not valid JSON: {exception.Message}");
         }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-name check decodes every name and refuses an escaped lone surrogate.
+            return ParsedEvent.Reject("event has a property name that is not valid Unicode text");
+        }
 
         using (document)
         {
-            return Parse(document.RootElement);
+            try
+            {
+                return Parse(document.RootElement, window);
+            }
+            catch (InvalidOperationException)
+            {
+                // GetString refuses an escaped lone surrogate in any value this parser reads.
+                return ParsedEvent.Reject("event has a value that is not valid Unicode text");
+            }
         }
     }
 
-    private static ParsedEvent Parse(JsonElement root)
+    private static ParsedEvent Parse(JsonElement root, EventTimeWindow window)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -77,9 +111,14 @@ public static class EventParser
 
         if (!root.TryGetProperty("occurred_at", out var occurredAtElement)
             || occurredAtElement.ValueKind != JsonValueKind.String
-            || !DateTimeOffset.TryParse(occurredAtElement.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var occurredAt))
+            || !Rfc3339.TryParse(occurredAtElement.GetString(), out var occurredAt))
         {
-            return ParsedEvent.Reject("occurred_at is missing or not an RFC 3339 timestamp", eventId, eventType);
+            return ParsedEvent.Reject("occurred_at is missing or not an RFC 3339 timestamp with an offset", eventId, eventType);
+        }
+
+        if (window.Problem(occurredAt) is { } outOfWindow)
+        {
+            return ParsedEvent.Reject(outOfWindow, eventId, eventType);
         }
 
         if (!root.TryGetProperty("payload", out var payload) || payload.ValueKind != JsonValueKind.Object)
@@ -146,34 +185,42 @@ public static class EventParser
             return $"is longer than {MaxIdLength} characters";
         }
 
-        if (text.Any(char.IsControl))
+        if (InvisibleProblem(text) is { } invisible)
         {
-            return "contains control characters";
-        }
-
-        if (HasLoneSurrogate(text))
-        {
-            return "is not valid Unicode text";
+            return invisible;
         }
 
         return text.Trim().Length != text.Length ? "has leading or trailing whitespace" : null;
     }
 
-    private static bool HasLoneSurrogate(string text)
+    /// <summary>
+    /// Ids appear in logs, task names and the operator page: characters that render as nothing, reorder the text around
+    /// them (U+202E) or break lines would let two different ids look alike, or one look like something else.
+    /// </summary>
+    private static string? InvisibleProblem(string text)
     {
-        for (var i = 0; i < text.Length; i++)
+        var rest = text.AsSpan();
+        while (!rest.IsEmpty)
         {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            if (Rune.DecodeFromUtf16(rest, out var rune, out var consumed) != OperationStatus.Done)
             {
-                i++;
+                return "is not valid Unicode text";
             }
-            else if (char.IsSurrogate(text[i]))
+
+            switch (Rune.GetUnicodeCategory(rune))
             {
-                return true;
+                case UnicodeCategory.Control:
+                    return "contains control characters";
+                case UnicodeCategory.Format:
+                case UnicodeCategory.LineSeparator:
+                case UnicodeCategory.ParagraphSeparator:
+                    return $"contains the invisible or layout character U+{rune.Value:X4}";
             }
+
+            rest = rest[consumed..];
         }
 
-        return false;
+        return null;
     }
 
     private static string Describe(JsonElement element) =>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.Options;
 using PulseCart.Consumer.Emulators;
+using PulseCart.Consumer.Events;
 using PulseCart.Consumer.Health;
 using PulseCart.Consumer.Json;
 using PulseCart.Consumer.Messaging;
@@ -12,6 +13,7 @@ using PulseCart.Consumer.Reminders;
 using PulseCart.Consumer.Routing;
 using PulseCart.Consumer.Security;
 using PulseCart.Consumer.Telemetry;
+using PulseCart.Grains.Events;
 using PulseCart.Grains.Persistence;
 using PulseCart.Grains.Reminders;
 using StackExchange.Redis;
@@ -21,6 +23,7 @@ namespace PulseCart.Consumer.Hosting;
 public static class PulseCartHosting
 {
     public const string RedisSetting = "PulseCart:Redis";
+    public const string EmulatorsEnabledSetting = "PulseCart:Emulators:Enabled";
 
     /// <summary>
     /// Everything the consumer needs. With no configuration it runs embedded: in-memory grain storage,
@@ -37,6 +40,8 @@ public static class PulseCartHosting
         AddValidatedOptions<DedupOptions>(builder.Services, DedupOptions.Section);
         AddValidatedOptions<RemindersOptions>(builder.Services, RemindersOptions.Section);
         AddValidatedOptions<QuarantineOptions>(builder.Services, QuarantineOptions.Section);
+        AddValidatedOptions<EventTimeOptions>(builder.Services, EventTimeOptions.Section);
+        builder.Services.AddSingleton<IValidateOptions<EventTimeOptions>, EventTimeOptionsValidator>();
         builder.Services.AddPulseCartMessaging();
         builder.Services.AddRequestTimeouts();
         builder.Services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<PushOptions>>((timeouts, push) =>
@@ -50,6 +55,7 @@ public static class PulseCartHosting
         });
         builder.AddPulseCartSecurity();
 
+        builder.Services.AddSingleton<EventClock>();
         builder.Services.AddSingleton<EventRouter>();
         builder.Services.AddSingleton<RecentlyRouted>();
         builder.Services.AddSingleton<PushHandler>();
@@ -71,14 +77,42 @@ public static class PulseCartHosting
             health.AddCheck<RedisReadyCheck>("redis", tags: [HealthEndpoints.ReadyTag]);
         }
 
+        var emulators = EmbeddedEmulatorsEnabled(builder);
+        if (!emulators && EmbeddedCloudTasks.IsEmbedded(builder.Configuration))
+        {
+            // On Cloud Run or GKE an instance can be stopped at any time, and reminders scheduled into a process of its
+            // own would be lost with it: production must name a real queue, or choose the emulators knowingly.
+            throw new InvalidOperationException(
+                "PulseCart:CloudTasks:ProjectId is not set, so reminders would be scheduled into the embedded Cloud Tasks emulator, " +
+                $"which is off in {builder.Environment.EnvironmentName}. Set PulseCart:CloudTasks:ProjectId (with Location and " +
+                $"CallbackBaseUrl) for a real queue, or set {EmulatorsEnabledSetting}=true to run the embedded emulators on purpose.");
+        }
+
         EmbeddedCloudTasks.AddTaskQueue(builder, selfUrl, redis is not null);
-        EmbeddedPubSub.AddPubSub(builder, selfUrl);
+        if (emulators)
+        {
+            EmbeddedPubSub.AddPubSub(builder, selfUrl);
+        }
 
         builder.AddPulseCartSilo(redis);
         builder.Services.AddHostedService<IdleMemoryTrimmer>();
         builder.AddPulseCartDashboard();
         builder.AddPulseCartTelemetry();
         return builder;
+    }
+
+    /// <summary>The embedded Cloud Tasks and Pub/Sub twins: on by default everywhere but Production.</summary>
+    private static bool EmbeddedEmulatorsEnabled(WebApplicationBuilder builder)
+    {
+        var setting = builder.Configuration[EmulatorsEnabledSetting];
+        if (string.IsNullOrWhiteSpace(setting))
+        {
+            return !builder.Environment.IsProduction();
+        }
+
+        return bool.TryParse(setting, out var enabled)
+            ? enabled
+            : throw new InvalidOperationException($"{EmulatorsEnabledSetting} must be true or false, not '{setting}'.");
     }
 
     private static void AddValidatedOptions<TOptions>(IServiceCollection services, string section)

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using PulseCart.Consumer.Telemetry;
 using PulseCart.Grains.Persistence;
@@ -27,6 +28,12 @@ public static class SiloHosting
                 $"{SiloOptions.Section}:Mode is {cluster.Mode.ToString().ToLowerInvariant()}, which keeps cluster membership " +
                 $"and grain state in Redis, but {PulseCartHosting.RedisSetting} is not set. Set {PulseCartHosting.RedisSetting}, " +
                 $"or set {SiloOptions.Section}:Mode to localhost for a single silo.");
+        }
+
+        if (redis is not null)
+        {
+            // One connection for the process: grain state shares the one the consumer opened, if it did.
+            builder.Services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.Clone()));
         }
 
         builder.Services.AddOptions<SiloOptions>()
@@ -86,16 +93,10 @@ public static class SiloHosting
                     break;
             }
 
-            if (redis is null)
-            {
-                orleans.AddMemoryGrainStorage(GrainStorage.Name);
-            }
-            else
-            {
-                orleans.Services.AddRedisGrainStorage(GrainStorage.Name, storage => storage
-                    .Configure(options => options.ConfigurationOptions = redis.Clone())
-                    .UseBinaryGrainState());
-            }
+            // Carts and orders in Redis when it is configured (the connection the quarantine uses too), else in this process.
+            orleans.AddPulseCartGrainStorage(services => redis is null
+                ? new MemoryStateStore()
+                : new RedisStateStore(services.GetRequiredService<IConnectionMultiplexer>()));
         });
         return builder;
     }

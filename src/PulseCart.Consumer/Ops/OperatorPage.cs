@@ -43,7 +43,7 @@ public static class OperatorPage
           <section class="wide"><h2>Recent deliveries by outcome</h2><div id="outcomes" class="tiles"></div></section>
           <section><h2>Carts waiting for a reminder</h2><table id="reminders"><thead><tr><th>Cart</th><th>User</th><th>Due</th></tr></thead><tbody></tbody></table></section>
           <section><h2>Recent messages sent</h2><table id="messages"><thead><tr><th>When</th><th>Template</th><th>User</th><th>Idempotency key</th></tr></thead><tbody></tbody></table></section>
-          <section class="wide"><h2>Quarantine</h2><table id="quarantine"><thead><tr><th>Received</th><th>Source</th><th>Reason</th><th>Event</th><th>Raw body</th><th></th></tr></thead><tbody></tbody></table></section>
+          <section class="wide"><h2>Quarantine</h2><p id="quarantine-stats" class="muted"></p><table id="quarantine"><thead><tr><th>Received</th><th>Source</th><th>Reason</th><th>Event</th><th>Raw body</th><th></th></tr></thead><tbody></tbody></table></section>
           <section class="wide"><h2>Recent deliveries</h2><table id="events"><thead><tr><th>When</th><th>Type</th><th>Event id</th><th>Outcome</th></tr></thead><tbody></tbody></table></section>
         </main>
         <script>
@@ -67,13 +67,17 @@ public static class OperatorPage
           }
           async function refresh() {
             try {
-              const [summary, quarantine] = await Promise.all([getJson('/ops/summary'), getJson('/ops/quarantine?limit=100')]);
+              const [summary, page] = await Promise.all([getJson('/ops/summary'), getJson('/ops/quarantine?limit=100')]);
+              const quarantine = page.entries;
+              document.getElementById('quarantine-stats').textContent =
+                `${page.stats.entries} kept, ${(page.stats.bytes / 1048576).toFixed(1)} MiB of bodies, ${page.stats.evicted} evicted (oldest first) to stay within the configured bounds`;
               document.getElementById('outcomes').innerHTML = Object.entries(summary.recent_by_outcome)
                 .map(([outcome, count]) => `<div class="tile ${text(outcome)}"><b>${count}</b>${text(outcome)}</div>`).join('') || '<span class="muted">no deliveries yet</span>';
               rows('messages', summary.recent_messages, m => `<tr><td>${when(m.at)}</td><td>${text(m.template)}</td><td>${text(m.user_id)}</td><td><code>${text(m.idempotency_key)}</code></td></tr>`, 'nothing sent yet');
               rows('events', summary.recent_events, e => `<tr><td>${when(e.at)}</td><td>${text(e.event_type)}</td><td><code>${text(e.event_id)}</code></td><td>${text(e.outcome)}</td></tr>`, 'no deliveries yet');
               rows('quarantine', quarantine, q => `<tr><td>${when(q.received_at)}</td><td>${text(q.source)}</td><td>${text(q.reason)}</td><td>${text(q.event_type)} <code>${text(q.event_id)}</code></td>
-                <td><details><summary>${text(q.raw_body).slice(0, 60)}…</summary><pre>${text(q.raw_body)}</pre></details></td>
+                <td><details><summary>${text(q.body_preview.slice(0, 60))}… (${q.body_bytes} bytes)</summary><pre>${text(q.body_preview)}${q.body_truncated ? '…' : ''}</pre>
+                  <a href="/ops/quarantine/${encodeURIComponent(q.id)}/body">whole body</a></details></td>
                 <td id="replay-${text(q.id)}">${q.replayed_at ? `replayed: ${text(q.replay_outcome)}` : `<button data-id="${text(q.id)}">Replay</button>`}</td></tr>`, 'nothing quarantined');
               document.querySelectorAll('#quarantine button[data-id]').forEach(button => button.onclick = () => replay(button.dataset.id));
               document.getElementById('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;

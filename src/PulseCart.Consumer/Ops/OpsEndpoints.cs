@@ -32,6 +32,7 @@ public static class OpsEndpoints
         ops.MapGet("/carts/{cartId}", GetCartAsync);
         ops.MapGet("/orders/{orderId}", GetOrderAsync);
         ops.MapGet("/quarantine", ListQuarantineAsync);
+        ops.MapGet("/quarantine/{id}/body", GetQuarantinedBodyAsync);
         ops.MapPost("/quarantine/{id}/replay", ReplayAsync).DisableAntiforgery();
         operators.MapPrometheusScrapingEndpoint("/metrics");
         operators.MapPulseCartDashboard(app.Configuration);
@@ -78,7 +79,7 @@ public static class OpsEndpoints
         try
         {
             var (outcome, reason) = entry.Source == "task"
-                ? (await reminders.ReplayAsync(entry.RawBytes(), cancellationToken), null)
+                ? (await reminders.ReplayAsync(entry.Body, cancellationToken), null)
                 : await ReplayPushAsync(pushes, entry, cancellationToken);
             if (reason is not null)
             {
@@ -96,7 +97,7 @@ public static class OpsEndpoints
 
     private static async Task<(string Outcome, string? Reason)> ReplayPushAsync(PushHandler pushes, QuarantineEntry entry, CancellationToken cancellationToken)
     {
-        var result = await pushes.ReplayAsync(entry.RawBytes(), cancellationToken);
+        var result = await pushes.ReplayAsync(entry.Body, cancellationToken);
         return (result.Outcome.ToString().ToLowerInvariant(), result.Reason);
     }
 
@@ -122,7 +123,28 @@ public static class OpsEndpoints
         return order is null ? TypedResults.NotFound() : TypedResults.Ok(order);
     }
 
-    public static async Task<Ok<IReadOnlyList<QuarantineEntry>>> ListQuarantineAsync(
-        IQuarantine quarantine, CancellationToken cancellationToken, int limit = 100) =>
-        TypedResults.Ok(await quarantine.ListAsync(Math.Clamp(limit, 1, 1_000), cancellationToken));
+    /// <summary>One page of the quarantine, newest first; bodies are cut to a preview (each has its own URL).</summary>
+    public static async Task<Ok<QuarantinePage>> ListQuarantineAsync(
+        IQuarantine quarantine, CancellationToken cancellationToken, int offset = 0, int limit = 100)
+    {
+        offset = Math.Max(offset, 0);
+        limit = Math.Clamp(limit, 1, 1_000);
+        var entries = await quarantine.ListAsync(offset, limit, cancellationToken);
+        var stats = quarantine.Stats() ?? new QuarantineStats(0, 0, 0);
+        return TypedResults.Ok(new QuarantinePage(
+            entries.Select(entry => entry.ToListing()).ToList(), offset, entries.Count == limit ? offset + limit : null, stats));
+    }
+
+    /// <summary>A quarantined body exactly as received: text when it is UTF-8, otherwise bytes.</summary>
+    public static async Task<Results<FileContentHttpResult, NotFound>> GetQuarantinedBodyAsync(
+        string id, IQuarantine quarantine, CancellationToken cancellationToken)
+    {
+        if (await quarantine.GetAsync(id, cancellationToken) is not { } entry)
+        {
+            return TypedResults.NotFound();
+        }
+
+        var contentType = System.Text.Unicode.Utf8.IsValid(entry.Body.Span) ? "text/plain; charset=utf-8" : "application/octet-stream";
+        return TypedResults.File(entry.Body.ToArray(), contentType);
+    }
 }

@@ -33,6 +33,11 @@ public static class PushDecoder
             // Not JSON at all: an unwrapped delivery of a broken event; the event parser names the problem.
             return Unwrapped(body, headers);
         }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-name check decodes every name and refuses an escaped lone surrogate.
+            return new DecodedPush(null, "request body has a property name that is not valid Unicode text", null, null);
+        }
 
         using (document)
         {

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using PulseCart.Abstractions.Events;
+using PulseCart.Consumer.Delivery;
 using PulseCart.Consumer.Events;
 using PulseCart.Consumer.Quarantine;
 using PulseCart.Consumer.Routing;
@@ -25,12 +26,14 @@ public sealed record PushResult(PushOutcome Outcome, string? Reason = null);
 
 /// <summary>
 /// One push delivery from body to acknowledgement: decode, parse, then route to grains or keep in the
-/// quarantine. Throws on transient failure so that nothing is acknowledged that was not done.
+/// quarantine. Throws on transient failure so that nothing is acknowledged that was not done; any other failure is
+/// deterministic, so the delivery is quarantined with the exception as its reason instead of being retried forever.
 /// </summary>
 public sealed class PushHandler(
     EventRouter router,
     RecentlyRouted recentlyRouted,
     IOptions<PushOptions> options,
+    EventClock clock,
     IQuarantine quarantine,
     ConsumerMetrics metrics,
     RecentActivity recent,
@@ -55,15 +58,17 @@ public sealed class PushHandler(
         string? eventType = null;
         string? eventId = null;
         var outcome = "failed";
+        string? messageId = null, subscription = null;
         try
         {
             var decoded = PushDecoder.Decode(body, headers);
+            (messageId, subscription) = (decoded.MessageId, decoded.Subscription);
             activity?.SetTag("messaging.message.id", decoded.MessageId);
             var rejection = decoded.Rejection ?? (decoded.Message is null ? null : SignatureProblem(decoded.Message, headers));
             ParsedEvent? parsed = null;
             if (rejection is null)
             {
-                parsed = EventParser.Parse(decoded.Message!.Data);
+                parsed = EventParser.Parse(decoded.Message!.Data, clock.Window());
                 (eventType, eventId, rejection) = (parsed.EventType, parsed.EventId, parsed.Rejection);
                 activity?.SetTag("pulsecart.event_type", eventType);
                 activity?.SetTag("pulsecart.event_id", eventId);
@@ -110,6 +115,18 @@ public sealed class PushHandler(
 
             logger.LogDebug("Event {EventId} ({EventType}) {Outcome}", eventId, eventType, outcome);
             return new PushResult(result);
+        }
+        catch (Exception exception) when (!TransientFailures.IsTransient(exception))
+        {
+            var reason = $"failed deterministically, so a retry would fail again: {exception.GetType().Name}: {exception.Message}";
+            logger.LogWarning(exception, "Event {EventId} ({EventType}) cannot be processed: {Reason}", eventId, eventType, reason);
+            if (quarantineUnusable)
+            {
+                await QuarantineAsync(body, reason, messageId, subscription, eventId, eventType, cancellationToken);
+            }
+
+            outcome = "quarantined";
+            return new PushResult(PushOutcome.Quarantined, reason);
         }
         finally
         {

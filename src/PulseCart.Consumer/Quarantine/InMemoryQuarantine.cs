@@ -7,26 +7,33 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
 {
     private readonly LinkedList<QuarantineEntry> _entries = new();
     private readonly Lock _lock = new();
+    private long _bytes;
+    private long _evicted;
 
     public Task AddAsync(QuarantineEntry entry, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
             _entries.AddFirst(entry);
-            while (_entries.Count > options.Value.MaxEntries)
+            _bytes += entry.BodyBytes;
+
+            // The newest entry stays even when it alone exceeds the byte bound: it was just acknowledged.
+            while (_entries.Count > 1 && (_entries.Count > options.Value.MaxEntries || _bytes > options.Value.MaxBytes))
             {
+                _bytes -= _entries.Last!.Value.BodyBytes;
                 _entries.RemoveLast();
+                _evicted++;
             }
         }
 
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<QuarantineEntry>> ListAsync(int limit, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<QuarantineEntry>> ListAsync(int offset, int limit, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
-            return Task.FromResult<IReadOnlyList<QuarantineEntry>>(_entries.Take(limit).ToList());
+            return Task.FromResult<IReadOnlyList<QuarantineEntry>>(_entries.Skip(offset).Take(limit).ToList());
         }
     }
 
@@ -54,11 +61,11 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
         return Task.CompletedTask;
     }
 
-    public long? Count()
+    public QuarantineStats? Stats()
     {
         lock (_lock)
         {
-            return _entries.Count;
+            return new QuarantineStats(_entries.Count, _bytes, _evicted);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using PulseCart.Consumer.Json;
@@ -6,68 +7,110 @@ using StackExchange.Redis;
 namespace PulseCart.Consumer.Quarantine;
 
 /// <summary>
-/// Shared by every silo of the cluster: entries in a hash by id, their order in a list (LPUSH: newest first),
-/// trimmed to <see cref="QuarantineOptions.MaxEntries"/>.
+/// Shared by every silo of the cluster: each entry's metadata (JSON) and body (bytes) in two hashes by id, their order
+/// in a list (LPUSH: newest first), and running totals of body bytes and evictions. One script adds and trims, so the
+/// bounds hold however many silos add at once.
 /// </summary>
 public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<QuarantineOptions> options) : IQuarantine
 {
     public static readonly RedisKey Entries = "pulsecart:quarantine:entries";
+    public static readonly RedisKey Bodies = "pulsecart:quarantine:bodies";
     public static readonly RedisKey Order = "pulsecart:quarantine:order";
+    public static readonly RedisKey TotalBytes = "pulsecart:quarantine:bytes";
+    public static readonly RedisKey Evicted = "pulsecart:quarantine:evicted";
+
+    // The newest entry stays even when it alone exceeds the byte bound: it is about to be acknowledged.
+    private static readonly LuaScript AddAndTrim = LuaScript.Prepare("""
+        redis.call('HSET', @entries, @id, @metadata)
+        redis.call('HSET', @bodies, @id, @body)
+        redis.call('LPUSH', @order, @id)
+        local bytes = redis.call('INCRBY', @totalBytes, string.len(@body))
+        local count = redis.call('LLEN', @order)
+        local evicted = 0
+        while count > 1 and (count > tonumber(@maxEntries) or bytes > tonumber(@maxBytes)) do
+          local oldest = redis.call('RPOP', @order)
+          bytes = redis.call('DECRBY', @totalBytes, redis.call('HSTRLEN', @bodies, oldest))
+          redis.call('HDEL', @entries, oldest)
+          redis.call('HDEL', @bodies, oldest)
+          count = count - 1
+          evicted = evicted + 1
+        end
+        if evicted > 0 then redis.call('INCRBY', @evicted, evicted) end
+        return evicted
+        """);
 
     public async Task AddAsync(QuarantineEntry entry, CancellationToken cancellationToken = default)
     {
-        var database = redis.GetDatabase();
-        var transaction = database.CreateTransaction();
-        _ = transaction.HashSetAsync(Entries, entry.Id, Serialize(entry));
-        _ = transaction.ListLeftPushAsync(Order, entry.Id);
-        if (!await transaction.ExecuteAsync())
+        await redis.GetDatabase().ScriptEvaluateAsync(AddAndTrim, new
         {
-            throw new RedisException("the quarantine write was not committed");
-        }
-
-        var max = options.Value.MaxEntries;
-        if (await database.ListLengthAsync(Order) > max)
-        {
-            var trimmed = await database.ListRangeAsync(Order, max, -1);
-            await database.ListTrimAsync(Order, 0, max - 1);
-            await database.HashDeleteAsync(Entries, trimmed);
-        }
+            entries = Entries,
+            bodies = Bodies,
+            order = Order,
+            totalBytes = TotalBytes,
+            evicted = Evicted,
+            id = (RedisValue)entry.Id,
+            metadata = (RedisValue)Serialize(entry),
+            body = (RedisValue)entry.Body,
+            maxEntries = options.Value.MaxEntries,
+            maxBytes = options.Value.MaxBytes,
+        });
     }
 
-    public async Task<IReadOnlyList<QuarantineEntry>> ListAsync(int limit, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<QuarantineEntry>> ListAsync(int offset, int limit, CancellationToken cancellationToken = default)
     {
         var database = redis.GetDatabase();
-        var ids = await database.ListRangeAsync(Order, 0, limit - 1);
+        var ids = await database.ListRangeAsync(Order, offset, offset + limit - 1);
         if (ids.Length == 0)
         {
             return [];
         }
 
-        var values = await database.HashGetAsync(Entries, ids);
-        return values.Where(value => value.HasValue).Select(value => Deserialize(value!)).ToList();
+        var metadata = database.HashGetAsync(Entries, ids);
+        var bodies = database.HashGetAsync(Bodies, ids);
+        await Task.WhenAll(metadata, bodies);
+        var entries = new List<QuarantineEntry>(ids.Length);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (metadata.Result[i].HasValue)
+            {
+                entries.Add(Deserialize(metadata.Result[i]!, bodies.Result[i]));
+            }
+        }
+
+        return entries;
     }
 
     public async Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
-        var value = await redis.GetDatabase().HashGetAsync(Entries, id);
-        return value.HasValue ? Deserialize(value!) : null;
+        var database = redis.GetDatabase();
+        var metadata = database.HashGetAsync(Entries, id);
+        var body = database.HashGetAsync(Bodies, id);
+        return (await metadata).HasValue ? Deserialize((await metadata)!, await body) : null;
     }
 
     public async Task MarkReplayedAsync(string id, DateTimeOffset at, string outcome, CancellationToken cancellationToken = default)
     {
-        if (await GetAsync(id, cancellationToken) is { } entry)
+        var metadata = await redis.GetDatabase().HashGetAsync(Entries, id);
+        if (metadata.HasValue)
         {
-            await redis.GetDatabase().HashSetAsync(Entries, id, Serialize(entry with { ReplayedAt = at, ReplayOutcome = outcome }));
+            var entry = Deserialize(metadata!, RedisValue.Null) with { ReplayedAt = at, ReplayOutcome = outcome };
+            await redis.GetDatabase().HashSetAsync(Entries, id, Serialize(entry));
         }
     }
 
-    public long? Count()
+    public QuarantineStats? Stats()
     {
         try
         {
-            return redis.GetDatabase().HashLength(Entries);
+            var database = redis.GetDatabase();
+            var batch = database.CreateBatch();
+            var entries = batch.HashLengthAsync(Entries);
+            var bytes = batch.StringGetAsync(TotalBytes);
+            var evicted = batch.StringGetAsync(Evicted);
+            batch.Execute();
+            return new QuarantineStats(entries.Result, bytes.Result.IsNull ? 0 : (long)bytes.Result, evicted.Result.IsNull ? 0 : (long)evicted.Result);
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        catch (Exception exception) when (exception is RedisException or TimeoutException or AggregateException)
         {
             return null;
         }
@@ -75,5 +118,21 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
 
     private static string Serialize(QuarantineEntry entry) => JsonSerializer.Serialize(entry, PulseCartJsonContext.Default.QuarantineEntry);
 
-    private static QuarantineEntry Deserialize(string json) => JsonSerializer.Deserialize(json, PulseCartJsonContext.Default.QuarantineEntry)!;
+    private static QuarantineEntry Deserialize(string metadata, RedisValue body)
+    {
+        var entry = JsonSerializer.Deserialize(metadata, PulseCartJsonContext.Default.QuarantineEntry)!;
+        if (!body.IsNull)
+        {
+            return entry with { Body = (byte[])body! };
+        }
+
+        // Earlier versions kept the body inside the metadata, as text or base64.
+        var legacy = JsonSerializer.Deserialize(metadata, PulseCartJsonContext.Default.LegacyQuarantineBody);
+        return legacy?.RawBody is { } raw
+            ? entry with { Body = legacy.RawBodyEncoding == "base64" ? Convert.FromBase64String(raw) : Encoding.UTF8.GetBytes(raw) }
+            : entry;
+    }
 }
+
+/// <summary>How entries written before bodies were kept as bytes carried their body.</summary>
+public sealed record LegacyQuarantineBody(string? RawBody, string? RawBodyEncoding);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using PulseCart.Abstractions.Carts;
+using PulseCart.Consumer.Delivery;
 using PulseCart.Consumer.Events;
 using PulseCart.Consumer.Quarantine;
 using PulseCart.Consumer.Telemetry;
@@ -49,12 +50,25 @@ public sealed class ReminderCallbackHandler(
         {
             result = await grains.GetGrain<ICartGrain>(callback.CartId).RemindAsync(new ReminderDue(callback.ReminderId, isLastAttempt));
         }
-        catch (Exception exception) when (isLastAttempt)
+        catch (Exception exception) when (isLastAttempt || !TransientFailures.IsTransient(exception))
         {
-            // The queue will not call again: keep the reminder where an operator sees it rather than let it vanish.
-            await QuarantineAsync(body, $"reminder failed on its last attempt: {exception.Message}", taskName, callback, cancellationToken);
+            // The queue will not call again, or calling again would fail the same way: keep the reminder where an
+            // operator sees it (and can replay it) rather than let it vanish or loop.
+            await QuarantineAsync(body, $"reminder failed {(isLastAttempt ? "on its last attempt" : "deterministically")}: {exception.GetType().Name}: {exception.Message}", taskName, callback, cancellationToken);
             metrics.Reminder("dead_lettered");
             return "dead_lettered";
+        }
+
+        if (result.Outcome == ReminderOutcome.NotYetDue)
+        {
+            if (isLastAttempt)
+            {
+                await QuarantineAsync(body, $"reminder called back before it was due ({result.Reason}) on the queue's last attempt", taskName, callback, cancellationToken);
+                metrics.Reminder("dead_lettered");
+                return "dead_lettered";
+            }
+
+            throw new RetryLaterException($"reminder {callback.ReminderId} called back early: {result.Reason}", result.DueAt!.Value - time.GetUtcNow());
         }
 
         logger.LogInformation(
@@ -81,11 +95,17 @@ public sealed class ReminderCallbackHandler(
     private static CartReminderCallback? Parse(ReadOnlyMemory<byte> body, out string? rejection)
     {
         CartReminderCallback? callback;
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            rejection = "reminder callback is not valid UTF-8";
+            return null;
+        }
+
         try
         {
             callback = JsonSerializer.Deserialize(body.Span, CartReminderJsonContext.Default.CartReminderCallback);
         }
-        catch (JsonException exception)
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException or NotSupportedException)
         {
             rejection = $"reminder callback is not valid JSON: {exception.Message}";
             return null;

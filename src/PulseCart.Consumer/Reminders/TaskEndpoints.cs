@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using PulseCart.Consumer.Delivery;
 using PulseCart.Consumer.PubSub;
 using PulseCart.Consumer.Security;
 
@@ -18,28 +19,8 @@ public static class TaskEndpoints
     }
 
     /// <summary>2xx completes the task (sent, already sent, skipped, dead-lettered, quarantined); 503 makes Cloud Tasks retry.</summary>
-    public static async Task<Results<NoContent, ProblemHttpResult>> HandleCartReminderAsync(
-        HttpContext http,
-        ReminderCallbackHandler handler,
-        ILoggerFactory loggerFactory,
-        CancellationToken cancellationToken)
-    {
-        var body = await PushEndpoints.ReadBodyAsync(http.Request, MaxBodyBytes, cancellationToken);
-        if (body is null)
-        {
-            return TypedResults.Problem($"reminder callback exceeds {MaxBodyBytes} bytes", statusCode: StatusCodes.Status413PayloadTooLarge);
-        }
-
-        try
-        {
-            http.Response.Headers[PushEndpoints.OutcomeHeader] = await handler.HandleAsync(body.Value, http.Request.Headers, cancellationToken);
-            return TypedResults.NoContent();
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            loggerFactory.CreateLogger(typeof(TaskEndpoints)).LogWarning(
-                exception, "Reminder callback failed; Cloud Tasks will retry");
-            return PushEndpoints.RetryLater(exception);
-        }
-    }
+    public static Task<Results<NoContent, ProblemHttpResult>> HandleCartReminderAsync(
+        HttpContext http, ReminderCallbackHandler handler, ILogger<ReminderCallbackHandler> logger) =>
+        DeliveryAnswers.AnswerAsync(http, MaxBodyBytes, handler, static (handler, body, headers, cancellationToken) =>
+            handler.HandleAsync(body, headers, cancellationToken), logger);
 }

@@ -29,7 +29,11 @@ public sealed class AuthOptions : IValidatableObject
     /// <summary>The <c>aud</c> the push subscription is configured with (by default Pub/Sub uses the push URL).</summary>
     public string? Audience { get; set; }
 
-    /// <summary>The <c>aud</c> of Cloud Tasks callbacks, when it differs from <see cref="Audience"/>.</summary>
+    /// <summary>
+    /// The <c>aud</c> of Cloud Tasks callbacks. Unset means the audience the consumer puts into its tasks'
+    /// tokens (<c>PulseCart:CloudTasks:Audience</c>, else the callback URL, Cloud Tasks' own default), never the push
+    /// audience: a token minted for pushes must not open the task door.
+    /// </summary>
     public string? TasksAudience { get; set; }
 
     /// <summary>The service accounts (the <c>email</c> claim) allowed to push and to call back.</summary>
@@ -42,8 +46,6 @@ public sealed class AuthOptions : IValidatableObject
     /// <summary>Signing keys are re-read at most this often when a token names an unknown key (rotation).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "PulseCart:Auth:MinKeyRefreshInterval must be between 0 and 1 hour.")]
     public TimeSpan MinKeyRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
-
-    public string EffectiveTasksAudience => string.IsNullOrWhiteSpace(TasksAudience) ? Audience ?? "" : TasksAudience;
 
     /// <summary>Only meaningful once <see cref="Mode"/> has been resolved against the environment.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

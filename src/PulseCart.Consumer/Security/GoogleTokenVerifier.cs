@@ -15,9 +15,9 @@ public sealed record TokenVerdict(string? Email, string? FailedClaim, string? De
 
 /// <summary>
 /// Verifies the OIDC tokens Pub/Sub push and Cloud Tasks attach: RS256 against the JWKS, issuer, audience, expiry
-/// with a small skew, and a verified <c>email</c>. Whether that email may call is the caller's decision.
+/// and issue time with a small skew, and a verified <c>email</c>. Whether that email may call is the caller's decision.
 /// </summary>
-public sealed class GoogleTokenVerifier(SigningKeyCache keys, IOptions<AuthOptions> options)
+public sealed class GoogleTokenVerifier(SigningKeyCache keys, IOptions<AuthOptions> options, TimeProvider time)
 {
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
@@ -51,6 +51,13 @@ public sealed class GoogleTokenVerifier(SigningKeyCache keys, IOptions<AuthOptio
         if (!result.IsValid)
         {
             return TokenVerdict.Fail(FailedClaim(result.Exception), result.Exception?.GetType().Name ?? "invalid token");
+        }
+
+        // Google's tokens always carry iat; one issued in the future was not minted by a clock we can trust.
+        if (result.SecurityToken is not JsonWebToken { IssuedAt: var issuedAt } || issuedAt == DateTime.MinValue
+            || issuedAt > time.GetUtcNow().UtcDateTime + options.Value.ClockSkew)
+        {
+            return TokenVerdict.Fail("iat", "token has no iat, or one in the future");
         }
 
         if (!IsTrue(Claim(result, "email_verified")))

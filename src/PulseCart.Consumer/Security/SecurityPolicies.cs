@@ -40,7 +40,8 @@ public static class SecurityPolicies
         builder.Services.AddOptions<GoogleOidcSchemeOptions>(PushScheme)
             .Configure<IOptions<AuthOptions>>((scheme, auth) => scheme.Audience = auth.Value.Audience ?? "");
         builder.Services.AddOptions<GoogleOidcSchemeOptions>(TasksScheme)
-            .Configure<IOptions<AuthOptions>>((scheme, auth) => scheme.Audience = auth.Value.EffectiveTasksAudience);
+            .Configure<IOptions<AuthOptions>, IOptions<CloudTasksOptions>>((scheme, auth, tasks) => scheme.Audience =
+                string.IsNullOrWhiteSpace(auth.Value.TasksAudience) ? tasks.Value.EffectiveAudience : auth.Value.TasksAudience);
 
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Push, policy => policy

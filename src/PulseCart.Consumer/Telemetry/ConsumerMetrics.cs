@@ -33,9 +33,19 @@ public sealed class ConsumerMetrics
             description: "Reminders by outcome (scheduled, sent, skipped, dead_lettered) and skip reason");
         meter.CreateObservableGauge(
             "pulsecart.quarantine.size",
-            () => quarantine.Count() is { } size ? [new Measurement<long>(size)] : Array.Empty<Measurement<long>>(),
+            () => quarantine.Stats() is { } stats ? [new Measurement<long>(stats.Entries)] : Array.Empty<Measurement<long>>(),
             unit: "{entry}",
             description: "Entries in the quarantine");
+        meter.CreateObservableGauge(
+            "pulsecart.quarantine.bytes",
+            () => quarantine.Stats() is { } stats ? [new Measurement<long>(stats.Bytes)] : Array.Empty<Measurement<long>>(),
+            unit: "By",
+            description: "Bytes of bodies kept in the quarantine");
+        meter.CreateObservableCounter(
+            "pulsecart.quarantine.evicted",
+            () => quarantine.Stats() is { } stats ? [new Measurement<long>(stats.Evicted)] : Array.Empty<Measurement<long>>(),
+            unit: "{entry}",
+            description: "Entries evicted, oldest first, to keep the quarantine within PulseCart:Quarantine:MaxEntries and MaxBytes");
     }
 
     private long _deliveries;

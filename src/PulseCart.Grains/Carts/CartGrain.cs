@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PulseCart.Abstractions.Carts;
 using PulseCart.Abstractions.Events;
+using PulseCart.Grains.Events;
 using PulseCart.Grains.Messaging;
 using PulseCart.Grains.Persistence;
 using PulseCart.Grains.Reminders;
@@ -17,6 +18,7 @@ public sealed class CartGrain(
     IMessageSender messageSender,
     IOptions<DedupOptions> dedupOptions,
     IOptions<RemindersOptions> remindersOptions,
+    IOptions<EventTimeOptions> eventTimeOptions,
     TimeProvider time,
     ILogger<CartGrain> logger) : Grain, ICartGrain
 {
@@ -142,6 +144,13 @@ public sealed class CartGrain(
             Settle(reminder, ReminderStatus.Skipped, reason);
             await state.WriteOrDeactivateAsync(this);
             return new ReminderResult(ReminderOutcome.Skipped, reason);
+        }
+
+        // Cloud Tasks calls at or after the due time; earlier means a forced run or a forged call, and sending now
+        // would remind a shopper who may still be buying.
+        if (time.GetUtcNow() + eventTimeOptions.Value.ClockSkew < reminder.DueAt)
+        {
+            return new ReminderResult(ReminderOutcome.NotYetDue, $"reminder is due at {reminder.DueAt:O}", reminder.DueAt);
         }
 
         var key = MessageTemplates.CartAbandonmentReminderKey(reminder.ReminderId);

@@ -4,10 +4,15 @@ using PulseCart.Grains.Persistence;
 
 namespace PulseCart.Grains.Carts;
 
-/// <summary>Persisted cart state. Redis stores the type name: never rename it or renumber an id.</summary>
+/// <summary>
+/// Persisted cart state. Stored as <see cref="WriteRecord"/>'s record plus its key sets; the <c>[Id]</c>s describe the
+/// format earlier versions stored (still read): never renumber one or rename the type.
+/// </summary>
 [GenerateSerializer]
-public sealed class CartState
+public sealed class CartState : IStoredState
 {
+    private const byte RecordFormat = 1;
+
     [Id(0)]
     public string? UserId { get; set; }
 
@@ -62,6 +67,32 @@ public sealed class CartState
     public bool IsNewerThanEverythingKnown(DateTimeOffset occurredAt) =>
         !(occurredAt <= PurchasedAt || occurredAt <= LastActivityAt || occurredAt <= AbandonedAt);
 
+    IReadOnlyList<IStoredKeySet> IStoredState.KeySets => [Events, Messages];
+
+    // Format 1, in this order. A new field goes at the end, under a new format number.
+    public void WriteRecord(RecordWriter writer)
+    {
+        writer.Byte(RecordFormat);
+        writer.String(UserId);
+        writer.Time(LastActivityAt);
+        writer.Time(AbandonedAt);
+        writer.Time(PurchasedAt);
+        writer.String(PurchaseOrderId);
+        writer.Byte(Reminder is null ? (byte)0 : (byte)1);
+        Reminder?.Write(writer);
+    }
+
+    public void ReadRecord(ref RecordReader reader)
+    {
+        reader.Byte();
+        UserId = reader.String();
+        LastActivityAt = reader.Time();
+        AbandonedAt = reader.Time();
+        PurchasedAt = reader.Time();
+        PurchaseOrderId = reader.String();
+        Reminder = reader.Byte() == 0 ? null : CartReminder.Read(ref reader);
+    }
+
     private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) =>
         a is null ? b : b is null ? a : a > b ? a : b;
 }
@@ -100,4 +131,32 @@ public sealed class CartReminder
     public string? Currency { get; set; }
 
     public ReminderView ToView() => new(ReminderId, TaskName, AbandonEventId, DueAt, Status, Reason, SettledAt);
+
+    public void Write(RecordWriter writer)
+    {
+        writer.String(ReminderId);
+        writer.String(TaskName);
+        writer.String(AbandonEventId);
+        writer.Time(AbandonedAt);
+        writer.Time(DueAt);
+        writer.Int((int)Status);
+        writer.String(Reason);
+        writer.Time(SettledAt);
+        writer.Decimal(Total);
+        writer.String(Currency);
+    }
+
+    public static CartReminder Read(ref RecordReader reader) => new()
+    {
+        ReminderId = reader.String() ?? "",
+        TaskName = reader.String() ?? "",
+        AbandonEventId = reader.String() ?? "",
+        AbandonedAt = reader.Time()!.Value,
+        DueAt = reader.Time()!.Value,
+        Status = (ReminderStatus)reader.Int(),
+        Reason = reader.String(),
+        SettledAt = reader.Time(),
+        Total = reader.Decimal(),
+        Currency = reader.String(),
+    };
 }

@@ -26,4 +26,10 @@ public static class MessageTemplates
     public static string PaymentRetryKey(string eventId) => $"{PaymentRetry}:{eventId}";
 
     public static string CartAbandonmentReminderKey(string reminderId) => $"{CartAbandonmentReminder}:{reminderId}";
+
+    /// <summary>
+    /// True for a key that one event (a payment failure, an abandonment) caused; false for one that stands for the
+    /// order itself, which must be remembered as long as the order is.
+    /// </summary>
+    public static bool IsPerEventKey(string idempotencyKey) => !idempotencyKey.StartsWith($"{OrderConfirmation}:", StringComparison.Ordinal);
 }

@@ -3,10 +3,15 @@ using PulseCart.Grains.Persistence;
 
 namespace PulseCart.Grains.Orders;
 
-/// <summary>Persisted order state. Redis stores the type name: never rename it or renumber an id.</summary>
+/// <summary>
+/// Persisted order state. Stored as <see cref="WriteRecord"/>'s record plus its key sets; the <c>[Id]</c>s describe the
+/// format earlier versions stored (still read): never renumber one or rename the type.
+/// </summary>
 [GenerateSerializer]
-public sealed class OrderState
+public sealed class OrderState : IStoredState
 {
+    private const byte RecordFormat = 1;
+
     [Id(0)]
     public string? UserId { get; set; }
 
@@ -33,4 +38,31 @@ public sealed class OrderState
 
     [Id(8)]
     public SentMessageLog Messages { get; set; } = new();
+
+    IReadOnlyList<IStoredKeySet> IStoredState.KeySets => [Events, Messages];
+
+    // Format 1, in this order. A new field goes at the end, under a new format number.
+    public void WriteRecord(RecordWriter writer)
+    {
+        writer.Byte(RecordFormat);
+        writer.String(UserId);
+        writer.String(CartId);
+        writer.Time(PlacedAt);
+        writer.Decimal(Total);
+        writer.String(Currency);
+        writer.Int(PaymentFailures);
+        writer.Time(LastPaymentFailureAt);
+    }
+
+    public void ReadRecord(ref RecordReader reader)
+    {
+        reader.Byte();
+        UserId = reader.String();
+        CartId = reader.String();
+        PlacedAt = reader.Time();
+        Total = reader.Decimal();
+        Currency = reader.String();
+        PaymentFailures = reader.Int();
+        LastPaymentFailureAt = reader.Time();
+    }
 }

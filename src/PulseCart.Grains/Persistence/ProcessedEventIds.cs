@@ -5,29 +5,38 @@ namespace PulseCart.Grains.Persistence;
 /// so ids older than the window are forgotten and the set stays bounded.
 /// </summary>
 [GenerateSerializer]
-public sealed class ProcessedEventIds
+public sealed class ProcessedEventIds : IStoredKeySet
 {
+    [NonSerialized]
+    private OldestFirst? _oldestFirst;
+
+    [NonSerialized]
+    private KeyChanges? _changes;
+
     [Id(0)]
     public Dictionary<string, DateTimeOffset> Seen { get; set; } = new(StringComparer.Ordinal);
 
+    // Explicit, so that only the [Id] members are ever part of a serialized form.
+    byte IStoredKeySet.Tag => (byte)'e';
+
+    Dictionary<string, DateTimeOffset> IStoredKeySet.Entries => Seen;
+
+    KeyChanges IStoredKeySet.Changes => Changes;
+
+    private KeyChanges Changes => _changes ??= new();
+
     public bool Contains(string eventId) => Seen.ContainsKey(eventId);
 
+    /// <summary>Remembers a newly handled id and forgets what the window and the bound no longer cover.</summary>
     public void Remember(string eventId, DateTimeOffset now, DedupOptions options)
     {
-        Seen[eventId] = now;
-
-        var forgetBefore = now - options.Window;
-        foreach (var expired in Seen.Where(entry => entry.Value < forgetBefore).Select(entry => entry.Key).ToList())
+        _oldestFirst ??= new OldestFirst(Seen);
+        if (Seen.TryAdd(eventId, now))
         {
-            Seen.Remove(expired);
+            _oldestFirst.Added(eventId, now);
+            Changes.Add(eventId);
         }
 
-        if (Seen.Count > options.MaxEventIdsPerGrain)
-        {
-            foreach (var oldest in Seen.OrderBy(entry => entry.Value).Take(Seen.Count - options.MaxEventIdsPerGrain).ToList())
-            {
-                Seen.Remove(oldest.Key);
-            }
-        }
+        _oldestFirst.Forget(this, options.MaxEventIdsPerGrain, now - options.Window);
     }
 }

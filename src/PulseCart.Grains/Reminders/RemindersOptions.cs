@@ -7,7 +7,13 @@ public sealed class RemindersOptions
 {
     public const string Section = "PulseCart:Reminders";
 
-    /// <summary>How long after <c>occurred_at</c> of <c>cart.abandoned</c> the cart is re-checked. Cloud Tasks allows up to 30 days.</summary>
+    /// <summary>Cloud Tasks refuses a <c>scheduleTime</c> further ahead than this.</summary>
+    public static readonly TimeSpan CloudTasksMaxScheduleAhead = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// How long after <c>occurred_at</c> of <c>cart.abandoned</c> the cart is re-checked. With
+    /// <c>PulseCart:Events:ClockSkew</c> it must stay within Cloud Tasks' 30 days (checked at start).
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00", ErrorMessage = "PulseCart:Reminders:Delay must be between 0 and 30 days.")]
     public TimeSpan Delay { get; set; } = TimeSpan.FromHours(2);
 

@@ -1,0 +1,71 @@
+namespace PulseCart.Grains.Persistence;
+
+/// <summary>
+/// Sends what many callers submit at about the same moment as one batch: while a batch is on its way, new submissions
+/// wait and then leave together. No thread or timer of its own and no added delay: the first submission after a quiet
+/// spell is sent at once by its caller, later ones by the completion of the batch before them.
+/// </summary>
+public sealed class GroupCommit<TItem>(Func<IReadOnlyList<TItem>, Task> send, int maxBatch)
+    where TItem : IGroupCommitItem
+{
+    private readonly Lock _lock = new();
+    private List<TItem> _waiting = [];
+    private bool _sending;
+
+    public void Submit(TItem item)
+    {
+        List<TItem> batch;
+        lock (_lock)
+        {
+            _waiting.Add(item);
+            if (_sending)
+            {
+                return;
+            }
+
+            _sending = true;
+            (batch, _waiting) = (_waiting, []);
+        }
+
+        _ = SendAllAsync(batch);
+    }
+
+    private async Task SendAllAsync(List<TItem> batch)
+    {
+        while (true)
+        {
+            for (var start = 0; start < batch.Count; start += maxBatch)
+            {
+                var part = batch.Count <= maxBatch ? batch : batch.GetRange(start, Math.Min(maxBatch, batch.Count - start));
+                try
+                {
+                    await send(part);
+                }
+                catch (Exception exception)
+                {
+                    foreach (var item in part)
+                    {
+                        item.Fail(exception);
+                    }
+                }
+            }
+
+            lock (_lock)
+            {
+                if (_waiting.Count == 0)
+                {
+                    _sending = false;
+                    return;
+                }
+
+                (batch, _waiting) = (_waiting, []);
+            }
+        }
+    }
+}
+
+/// <summary>One submission: completed by the batch's sender, or failed with the batch.</summary>
+public interface IGroupCommitItem
+{
+    void Fail(Exception exception);
+}

@@ -1,0 +1,63 @@
+namespace PulseCart.Grains.Persistence;
+
+/// <summary>
+/// Grain state that <see cref="PulseCartGrainStorage"/> keeps as a small record plus sets of time-stamped keys (event ids,
+/// message keys) whose members are stored one by one, so that a write costs what changed and not everything the grain
+/// remembers: a cart that handled 50,000 events writes one id per event, not 10,000.
+/// </summary>
+public interface IStoredState
+{
+    /// <summary>Writes every field but the key sets; the first byte is the record's format number.</summary>
+    void WriteRecord(RecordWriter writer);
+
+    /// <summary>Reads what <see cref="WriteRecord"/> wrote, in this format or an older one.</summary>
+    void ReadRecord(ref RecordReader reader);
+
+    /// <summary>The key sets, each with its own tag.</summary>
+    IReadOnlyList<IStoredKeySet> KeySets { get; }
+}
+
+/// <summary>A set of keys with the time each was added, stored member by member; it tracks what changed since the last write.</summary>
+public interface IStoredKeySet
+{
+    /// <summary>Tells this set's members from the other sets' in storage; unique within a state, never changed.</summary>
+    byte Tag { get; }
+
+    Dictionary<string, DateTimeOffset> Entries { get; }
+
+    KeyChanges Changes { get; }
+}
+
+/// <summary>Keys added to and removed from a set since its last successful write.</summary>
+public sealed class KeyChanges
+{
+    private HashSet<string>? _added;
+    private HashSet<string>? _removed;
+
+    public IReadOnlyCollection<string> Added => (IReadOnlyCollection<string>?)_added ?? [];
+
+    public IReadOnlyCollection<string> Removed => (IReadOnlyCollection<string>?)_removed ?? [];
+
+    public void Add(string key)
+    {
+        (_added ??= new(StringComparer.Ordinal)).Add(key);
+        _removed?.Remove(key);
+    }
+
+    public void Remove(string key)
+    {
+        // Added and removed between two writes: storage never needs to hear of it.
+        if (_added?.Remove(key) != true)
+        {
+            (_removed ??= new(StringComparer.Ordinal)).Add(key);
+        }
+    }
+
+    /// <summary>After a successful write: storage now holds every change. After a failed one nothing is cleared, so the
+    /// next write carries the changes again.</summary>
+    public void Clear()
+    {
+        _added?.Clear();
+        _removed?.Clear();
+    }
+}

@@ -1,0 +1,139 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Storage;
+
+namespace PulseCart.Grains.Persistence;
+
+/// <summary>
+/// Orleans grain storage for <see cref="IStoredState"/>: a compact record plus key set members stored one by one, under a
+/// version that every write checks (a stale writer gets <see cref="InconsistentStateException"/>, as Orleans expects).
+/// Keys are those of Orleans' Redis provider, <c>{service id}/state/{grain id}/{state name}</c>, so state that provider
+/// wrote is found, read with <paramref name="legacy"/>, and replaced on the grain's next write.
+/// </summary>
+public sealed class PulseCartGrainStorage(IStateStore store, IOptions<ClusterOptions> cluster, IGrainStorageSerializer legacy)
+    : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
+{
+    private const string LegacyVersionPrefix = "legacy:";
+
+    [ThreadStatic]
+    private static RecordWriter? t_writer;
+
+    private readonly string _keyPrefix = $"{cluster.Value.ServiceId}/state/";
+
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var stored = await store.ReadAsync(Key(stateName, grainId));
+        if (stored is null)
+        {
+            grainState.ETag = null;
+            grainState.RecordExists = false;
+            return;
+        }
+
+        if (stored.LegacyState is { } legacyState)
+        {
+            grainState.State = legacy.Deserialize<T>(new BinaryData(legacyState))!;
+            grainState.ETag = LegacyVersionPrefix + stored.Version;
+            grainState.RecordExists = true;
+            return;
+        }
+
+        var state = Stored(grainState.State);
+        var reader = new RecordReader(stored.Record.Span);
+        state.ReadRecord(ref reader);
+        var sets = state.KeySets;
+        foreach (var set in sets)
+        {
+            set.Entries.Clear();
+            set.Changes.Clear();
+        }
+
+        foreach (var key in stored.Keys)
+        {
+            foreach (var set in sets)
+            {
+                if (set.Tag == key.Tag)
+                {
+                    set.Entries[key.Key] = new DateTimeOffset(key.UtcTicks, TimeSpan.Zero);
+                }
+            }
+        }
+
+        grainState.ETag = stored.Version;
+        grainState.RecordExists = true;
+    }
+
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var state = Stored(grainState.State);
+        var expected = grainState.ETag ?? "";
+
+        // A new record, or one an earlier version wrote: everything is written; otherwise only what changed.
+        var replaceAll = expected.Length == 0 || expected.StartsWith(LegacyVersionPrefix, StringComparison.Ordinal);
+        var version = replaceAll ? 1 : long.Parse(expected, CultureInfo.InvariantCulture) + 1;
+        var added = new List<StoredKey>();
+        var removed = new List<StoredKey>();
+        foreach (var set in state.KeySets)
+        {
+            if (replaceAll)
+            {
+                foreach (var (key, at) in set.Entries)
+                {
+                    added.Add(new StoredKey(set.Tag, key, at.UtcTicks));
+                }
+
+                continue;
+            }
+
+            foreach (var key in set.Changes.Added)
+            {
+                if (set.Entries.TryGetValue(key, out var at))
+                {
+                    added.Add(new StoredKey(set.Tag, key, at.UtcTicks));
+                }
+            }
+
+            foreach (var key in set.Changes.Removed)
+            {
+                removed.Add(new StoredKey(set.Tag, key, 0));
+            }
+        }
+
+        var writer = t_writer ??= new RecordWriter();
+        writer.Reset();
+        state.WriteRecord(writer);
+        var newVersion = version.ToString(CultureInfo.InvariantCulture);
+        var write = new StateWrite(expected, newVersion, writer.Written.ToArray(), added, removed, replaceAll);
+        if (!await store.WriteAsync(Key(stateName, grainId), write))
+        {
+            throw new InconsistentStateException(
+                $"Version conflict writing {stateName} of {grainId}: storage no longer holds version '{expected}'.", expected, "(newer)");
+        }
+
+        foreach (var set in state.KeySets)
+        {
+            set.Changes.Clear();
+        }
+
+        grainState.ETag = newVersion;
+        grainState.RecordExists = true;
+    }
+
+    /// <summary>
+    /// Nothing to do at any stage; being a participant makes the silo build this storage, and the store's Redis
+    /// connection, while it starts, instead of inside the first activation, where a connection that blocks while it
+    /// connects would stall that grain's scheduler.
+    /// </summary>
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        throw new NotSupportedException("Carts and orders are never cleared; their ids age out of the dedup window instead.");
+
+    private string Key(string stateName, GrainId grainId) => $"{_keyPrefix}{grainId}/{stateName}";
+
+    private static IStoredState Stored<T>(T state) => state as IStoredState
+        ?? throw new NotSupportedException($"{typeof(T).Name} does not implement {nameof(IStoredState)}, which {nameof(PulseCartGrainStorage)} stores.");
+}
