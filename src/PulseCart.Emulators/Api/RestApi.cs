@@ -221,13 +221,14 @@ internal static class GoogleJson
                     var standard = encoded.Replace('-', '+').Replace('_', '/');
                     set(JsonValue.Create(standard.PadRight(standard.Length + ((4 - (standard.Length % 4)) % 4), '='))!);
                 }
-                else if (elementField.MessageType?.FullName == FieldMask.Descriptor.FullName && node is JsonValue maskText && maskText.TryGetValue<string>(out var mask))
+                else if (elementField.FieldType == FieldType.Message && elementField.MessageType.FullName == FieldMask.Descriptor.FullName
+                    && node is JsonValue maskText && maskText.TryGetValue<string>(out var mask))
                 {
                     set(JsonValue.Create(string.Join(',', mask.Split(',').Select(CamelCasePath)))!);
                 }
-                else if (elementField.MessageType is { } nestedType && node is JsonObject nested)
+                else if (elementField.FieldType == FieldType.Message && node is JsonObject nested)
                 {
-                    MakeCanonical(nested, nestedType);
+                    MakeCanonical(nested, elementField.MessageType);
                 }
             }
         }

@@ -183,8 +183,12 @@ internal sealed class EmulatorListenerHost(IServiceProvider services, bool ports
 
     private sealed class ListenerLoggerFactory(ILoggerFactory host) : ILoggerFactory
     {
+        // Each little app's start-up lines, and its host's error when a port is taken, which the host reports once as a
+        // warning (or a start failure) naming the setting.
         public ILogger CreateLogger(string categoryName) =>
-            categoryName == "Microsoft.Hosting.Lifetime" ? NullLogger.Instance : host.CreateLogger(categoryName);
+            categoryName.StartsWith("Microsoft.Hosting.", StringComparison.Ordinal) || categoryName.StartsWith("Microsoft.Extensions.Hosting.", StringComparison.Ordinal)
+                ? NullLogger.Instance
+                : host.CreateLogger(categoryName);
 
         public void AddProvider(ILoggerProvider provider) => host.AddProvider(provider);
 

@@ -6,7 +6,7 @@ namespace PulseCart.Google.CloudTasks;
 public class CloudTasksException : Exception
 {
     public CloudTasksException(string message, HttpStatusCode? statusCode = null, string? googleStatus = null, Exception? innerException = null)
-        : this(message, statusCode, googleStatus, innerException, transient: true)
+        : this(message, statusCode, googleStatus, innerException, transient: statusCode is null or HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || (int)statusCode >= 500)
     {
     }
 
@@ -25,7 +25,7 @@ public class CloudTasksException : Exception
     public string? GoogleStatus { get; }
 
     /// <summary>
-    /// True when retrying later might succeed (429, 5xx, no answer, time out); false for a
+    /// True when retrying later might succeed (429, 408, 5xx, no answer, time out); false for any other answer and for a
     /// <see cref="CloudTasksRejectedException"/>, which the same request will meet again.
     /// </summary>
     public bool IsTransient { get; }
