@@ -22,7 +22,13 @@ public enum PushOutcome
 }
 
 /// <summary>What became of one delivery; <see cref="Reason"/> says why it could not be used.</summary>
-public sealed record PushResult(PushOutcome Outcome, string? Reason = null);
+public readonly record struct PushResult(PushOutcome Outcome, string? Reason = null)
+{
+    private static readonly string[] Names = ["processed", "duplicate", "stale", "ignored", "quarantined"];
+
+    /// <summary>The outcome as the <c>X-PulseCart-Outcome</c> header and the metrics name it.</summary>
+    public string Name => Names[(int)Outcome];
+}
 
 /// <summary>
 /// One push delivery from body to acknowledgement: decode, parse, then route to grains or keep in the
@@ -40,8 +46,12 @@ public sealed class PushHandler(
     TimeProvider time,
     ILogger<PushHandler> logger)
 {
-    public async Task<PushOutcome> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
-        (await HandleAsync(body, headers, quarantineUnusable: true, cancellationToken)).Outcome;
+    public Task<PushResult> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
+        HandleAsync(body, headers, quarantineUnusable: true, cancellationToken);
+
+    /// <summary>For the endpoint: the outcome's name, which goes into <c>X-PulseCart-Outcome</c>.</summary>
+    public async Task<string> AnswerAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
+        (await HandleAsync(body, headers, cancellationToken)).Name;
 
     /// <summary>
     /// An operator's replay of a quarantined delivery: the same decoding, routing and dedup as a push, except that a
@@ -61,9 +71,18 @@ public sealed class PushHandler(
         string? messageId = null, subscription = null;
         try
         {
-            var decoded = PushDecoder.Decode(body, headers);
+            var decoded = PushDecoder.Decode(body, headers, recentlyRouted);
             (messageId, subscription) = (decoded.MessageId, decoded.Subscription);
             activity?.SetTag("messaging.message.id", decoded.MessageId);
+
+            // A redelivery of data already routed in full: answered before decoding the event or calling a grain.
+            if (decoded.Message is not null && recentlyRouted.Contains(decoded.Fingerprint, out var routedType))
+            {
+                eventType = routedType;
+                outcome = "duplicate";
+                return new PushResult(PushOutcome.Duplicate);
+            }
+
             var rejection = decoded.Rejection ?? (decoded.Message is null ? null : SignatureProblem(decoded.Message, headers));
             ParsedEvent? parsed = null;
             if (rejection is null)
@@ -94,27 +113,21 @@ public sealed class PushHandler(
                 return new PushResult(PushOutcome.Ignored);
             }
 
-            if (recentlyRouted.Contains(parsed.Routed))
-            {
-                outcome = "duplicate";
-                return new PushResult(PushOutcome.Duplicate);
-            }
-
-            var result = await router.RouteAsync(parsed.Routed) switch
+            var result = new PushResult(await router.RouteAsync(parsed.Routed) switch
             {
                 EventOutcome.Processed => PushOutcome.Processed,
                 EventOutcome.Duplicate => PushOutcome.Duplicate,
                 _ => PushOutcome.Stale,
-            };
-            recentlyRouted.Add(parsed.Routed);
-            outcome = result.ToString().ToLowerInvariant();
-            if (result == PushOutcome.Processed && eventType == EventTypes.CartAbandoned)
+            });
+            recentlyRouted.Add(decoded.Fingerprint, eventType!);
+            outcome = result.Name;
+            if (result.Outcome == PushOutcome.Processed && eventType == EventTypes.CartAbandoned)
             {
                 metrics.Reminder("scheduled");
             }
 
             logger.LogDebug("Event {EventId} ({EventType}) {Outcome}", eventId, eventType, outcome);
-            return new PushResult(result);
+            return result;
         }
         catch (Exception exception) when (!TransientFailures.IsTransient(exception))
         {
