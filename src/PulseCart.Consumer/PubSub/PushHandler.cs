@@ -35,7 +35,7 @@ public readonly record struct PushResult(PushOutcome Outcome, string? Reason = n
 /// quarantine. Throws on transient failure so that nothing is acknowledged that was not done; any other failure is
 /// deterministic, so the delivery is quarantined with the exception as its reason instead of being retried forever.
 /// </summary>
-public sealed class PushHandler(
+public sealed partial class PushHandler(
     EventRouter router,
     RecentlyRouted recentlyRouted,
     IOptions<PushOptions> options,
@@ -126,7 +126,7 @@ public sealed class PushHandler(
                 metrics.Reminder("scheduled");
             }
 
-            logger.LogDebug("Event {EventId} ({EventType}) {Outcome}", eventId, eventType, outcome);
+            LogRouted(logger, eventId, eventType, outcome);
             return result;
         }
         catch (Exception exception) when (!TransientFailures.IsTransient(exception))
@@ -189,4 +189,8 @@ public sealed class PushHandler(
 
         return CryptographicOperations.FixedTimeEquals(expected, given) ? null : "message signature does not match";
     }
+
+    // Generated: no argument array on every push when Debug is off.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Event {EventId} ({EventType}) {Outcome}")]
+    private static partial void LogRouted(ILogger logger, string? eventId, string? eventType, string outcome);
 }
