@@ -60,3 +60,17 @@ public sealed class KeyChanges
         Removed?.Clear();
     }
 }
+
+public static class KeySetCache
+{
+    /// <summary>A state's key sets as one list, built once per activation and again only if deserialisation replaced a set.</summary>
+    public static IReadOnlyList<IStoredKeySet> Of(ref IStoredKeySet[]? cache, params ReadOnlySpan<IStoredKeySet> sets)
+    {
+        if (cache is { } cached && cached.AsSpan().SequenceEqual(sets))
+        {
+            return cached;
+        }
+
+        return cache = sets.ToArray();
+    }
+}
