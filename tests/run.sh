@@ -40,7 +40,8 @@ set -e
 
 # The steps the Dockerfile runs (the consumer, and the standalone twins' target), proven here since no Docker daemon is at hand.
 if [ "$status" -eq 0 ]; then
-  dotnet publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release --no-build -o "$(mktemp -d)" >/dev/null || status=$?
+  dotnet publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release -r linux-x64 --self-contained false \
+    -p:PublishReadyToRun=true -o "$(mktemp -d)" >/dev/null || status=$?
   dotnet publish src/PulseCart.Emulators.Host/PulseCart.Emulators.Host.csproj -c Release --no-build -o "$(mktemp -d)" >/dev/null || status=$?
 fi
 

@@ -7,53 +7,69 @@ namespace PulseCart.Consumer.Delivery;
 /// How the push and task endpoints answer: 204 with the outcome (every outcome is an acknowledgement), 413 for a body
 /// over the limit, 400 or 408 for a body the caller could not send, 503 only for a failure a retry can get past.
 /// </summary>
-public static class DeliveryAnswers
+public sealed class DeliveryAnswers(ILogger logger)
 {
     public const string OutcomeHeader = "X-PulseCart-Outcome";
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> AnswerAsync<TState>(
-        HttpContext http, int maxBodyBytes, TState state, Func<TState, ReadOnlyMemory<byte>, IHeaderDictionary, CancellationToken, Task<string>> handle,
-        ILogger logger)
+    /// <summary>Reads the body, lets <paramref name="handle"/> decide, and answers; the body's buffer is pooled.</summary>
+    public async Task AnswerAsync(
+        HttpContext http, int maxBodyBytes, Func<ReadOnlyMemory<byte>, IHeaderDictionary, CancellationToken, Task<string>> handle)
     {
         var cancellationToken = http.RequestAborted;
-        ReadOnlyMemory<byte>? body;
+        byte[]? buffer = null;
         try
         {
-            body = await ReadBodyAsync(http.Request, maxBodyBytes, cancellationToken);
-        }
-        catch (Exception exception) when (exception is BadHttpRequestException or IOException or OperationCanceledException)
-        {
-            // The caller's own doing (a body sent too slowly, a connection dropped): nothing of ours failed.
-            logger.LogInformation("Request body could not be read: {Reason}", exception.Message);
-            return TypedResults.Problem(
-                $"request body could not be read: {exception.Message}",
-                statusCode: exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest);
-        }
-
-        if (body is null)
-        {
-            return TypedResults.Problem($"request body exceeds {maxBodyBytes} bytes", statusCode: StatusCodes.Status413PayloadTooLarge);
-        }
-
-        try
-        {
-            http.Response.Headers[OutcomeHeader] = await handle(state, body.Value, http.Request.Headers, cancellationToken);
-            return TypedResults.NoContent();
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // Handlers quarantine whatever is deterministic; what reaches here is a dependency that may come back.
-            if (exception is RetryLaterException early)
+            int length;
+            try
             {
-                logger.LogInformation("Delivery not acknowledged: {Reason}", early.Message);
-                http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(early.RetryAfter.TotalSeconds)).ToString();
+                (buffer, length) = await ReadBodyAsync(http.Request, maxBodyBytes, cancellationToken);
             }
-            else
+            catch (Exception exception) when (exception is BadHttpRequestException or IOException or OperationCanceledException)
             {
-                logger.LogWarning(exception, "Delivery not acknowledged after a transient failure; it will be delivered again");
+                // The caller's own doing (a body sent too slowly, a connection dropped): nothing of ours failed.
+                logger.LogInformation("Request body could not be read: {Reason}", exception.Message);
+                await Problem(http, $"request body could not be read: {exception.Message}",
+                    exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest);
+                return;
             }
 
-            return RetryLater(exception);
+            if (length > maxBodyBytes)
+            {
+                await Problem(http, $"request body exceeds {maxBodyBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+                return;
+            }
+
+            string outcome;
+            try
+            {
+                outcome = await handle(buffer!.AsMemory(0, length), http.Request.Headers, cancellationToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Handlers quarantine whatever is deterministic; what reaches here is a dependency that may come back.
+                if (exception is RetryLaterException early)
+                {
+                    logger.LogInformation("Delivery not acknowledged: {Reason}", early.Message);
+                    http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(early.RetryAfter.TotalSeconds)).ToString();
+                }
+                else
+                {
+                    logger.LogWarning(exception, "Delivery not acknowledged after a transient failure; it will be delivered again");
+                }
+
+                await RetryLater(exception).ExecuteAsync(http);
+                return;
+            }
+
+            http.Response.StatusCode = StatusCodes.Status204NoContent;
+            http.Response.Headers[OutcomeHeader] = outcome;
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
@@ -62,30 +78,47 @@ public static class DeliveryAnswers
         TypedResults.Problem(
             $"transient failure, retry later: {exception.GetType().Name}", statusCode: StatusCodes.Status503ServiceUnavailable);
 
-    /// <summary>Reads at most <paramref name="limit"/> bytes; null when the body is larger.</summary>
-    private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    private static Task Problem(HttpContext http, string detail, int status) =>
+        TypedResults.Problem(detail, statusCode: status).ExecuteAsync(http);
+
+    /// <summary>
+    /// Reads the body into a pooled buffer; a length over <paramref name="limit"/> means the body was larger (reading
+    /// stops there). The caller returns the buffer.
+    /// </summary>
+    private static async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
-            return null;
+            return (null, limit + 1);
         }
 
-        var buffer = new ArrayBufferWriter<byte>((int)(request.ContentLength ?? 4096) + 1);
-        while (true)
+        var buffer = ArrayPool<byte>.Shared.Rent((int)(request.ContentLength ?? 4096) + 1);
+        var length = 0;
+        try
         {
-            // No size hint: the buffer was sized from Content-Length, and a hint would double it for the last read.
-            var memory = buffer.GetMemory();
-            var read = await request.Body.ReadAsync(memory, cancellationToken);
-            if (read == 0)
+            while (true)
             {
-                return buffer.WrittenMemory;
-            }
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
 
-            buffer.Advance(read);
-            if (buffer.WrittenCount > limit)
-            {
-                return null;
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0 || length + read > limit)
+                {
+                    return (buffer, length + read);
+                }
+
+                length += read;
             }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
     }
 }

@@ -1,13 +1,16 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using PulseCart.Consumer.Events;
+using PulseCart.Consumer.Routing;
 
 namespace PulseCart.Consumer.PubSub;
 
 /// <summary>
 /// Turns a push request body into a <see cref="PushMessage"/>. A body whose root object has a <c>message</c>
-/// object is Pub/Sub's wrapped envelope; anything else is an unwrapped (<c>noWrapper</c>) delivery whose
-/// body is the event itself and whose metadata, when written, arrives in <c>x-goog-pubsub-*</c> headers.
+/// object is Pub/Sub's wrapped envelope, and so is an Eventarc CloudEvent's data (binary or structured mode); anything
+/// else is an unwrapped (<c>noWrapper</c>) delivery whose body is the event itself and whose metadata, when written,
+/// arrives in <c>x-goog-pubsub-*</c> headers.
 /// </summary>
 public static class PushDecoder
 {
@@ -15,13 +18,15 @@ public static class PushDecoder
 
     private const string HeaderPrefix = "x-goog-pubsub-";
 
+    private static readonly IReadOnlyDictionary<string, string> NoAttributes = new Dictionary<string, string>();
+
     private static readonly JsonDocumentOptions EnvelopeOptions = new()
     {
         MaxDepth = EventParser.MaxJsonDepth,
         AllowDuplicateProperties = false,
     };
 
-    public static DecodedPush Decode(ReadOnlyMemory<byte> body, IHeaderDictionary headers)
+    public static DecodedPush Decode(ReadOnlyMemory<byte> body, IHeaderDictionary headers, RecentlyRouted fingerprints)
     {
         JsonDocument document;
         try
@@ -31,7 +36,7 @@ public static class PushDecoder
         catch (JsonException)
         {
             // Not JSON at all: an unwrapped delivery of a broken event; the event parser names the problem.
-            return Unwrapped(body, headers);
+            return Unwrapped(body, headers, fingerprints);
         }
         catch (InvalidOperationException)
         {
@@ -41,14 +46,14 @@ public static class PushDecoder
 
         using (document)
         {
-            var root = document.RootElement;
+            var root = CloudEventData(document.RootElement);
             if (root.ValueKind == JsonValueKind.Object
                 && root.TryGetProperty("message", out var message)
                 && message.ValueKind == JsonValueKind.Object)
             {
                 try
                 {
-                    return Wrapped(root, message);
+                    return Wrapped(root, message, fingerprints);
                 }
                 catch (InvalidOperationException)
                 {
@@ -58,10 +63,22 @@ public static class PushDecoder
             }
         }
 
-        return Unwrapped(body, headers);
+        return Unwrapped(body, headers, fingerprints);
     }
 
-    private static DecodedPush Wrapped(JsonElement root, JsonElement message)
+    /// <summary>
+    /// Eventarc delivers a Pub/Sub message as a CloudEvent whose data is the push envelope's shape
+    /// (<c>{"message":{…},"subscription":"…"}</c>): in binary mode that data is the body itself (the <c>ce-*</c> headers
+    /// carry the rest), in structured mode (<c>application/cloudevents+json</c>) it is the event's <c>data</c>.
+    /// </summary>
+    private static JsonElement CloudEventData(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object
+        && root.TryGetProperty("specversion", out var version) && version.ValueKind == JsonValueKind.String
+        && root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
+            ? data
+            : root;
+
+    private static DecodedPush Wrapped(JsonElement root, JsonElement message, RecentlyRouted fingerprints)
     {
         var messageId = ReadString(message, "messageId") ?? ReadString(message, "message_id");
         var subscription = ReadString(root, "subscription");
@@ -76,19 +93,21 @@ public static class PushDecoder
             return new DecodedPush(null, "message.data is not valid base64", messageId, subscription);
         }
 
-        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        IReadOnlyDictionary<string, string> attributes = NoAttributes;
         if (message.TryGetProperty("attributes", out var attributeObject) && attributeObject.ValueKind == JsonValueKind.Object)
         {
+            var read = new Dictionary<string, string>(StringComparer.Ordinal);
+            attributes = read;
             foreach (var attribute in attributeObject.EnumerateObject())
             {
-                if (attributes.Count == MaxAttributes)
+                if (read.Count == MaxAttributes)
                 {
                     return new DecodedPush(null, $"message.attributes has more than {MaxAttributes} entries", messageId, subscription);
                 }
 
                 if (attribute.Value.ValueKind == JsonValueKind.String)
                 {
-                    attributes[attribute.Name] = attribute.Value.GetString()!;
+                    read[attribute.Name] = attribute.Value.GetString()!;
                 }
             }
         }
@@ -104,12 +123,11 @@ public static class PushDecoder
             ReadString(message, "orderingKey") ?? ReadString(message, "ordering_key"),
             subscription,
             deliveryAttempt);
-        return new DecodedPush(pushed, null, messageId, subscription);
+        return new DecodedPush(pushed, null, messageId, subscription, fingerprints.Fingerprint(JsonMarshal.GetRawUtf8Value(data)));
     }
 
-    private static DecodedPush Unwrapped(ReadOnlyMemory<byte> body, IHeaderDictionary headers)
+    private static DecodedPush Unwrapped(ReadOnlyMemory<byte> body, IHeaderDictionary headers, RecentlyRouted fingerprints)
     {
-        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
         string? messageId = null, publishTime = null, subscription = null, orderingKey = null;
         foreach (var (name, value) in headers)
         {
@@ -129,8 +147,8 @@ public static class PushDecoder
 
         // With writeMetadata, attributes arrive as plain headers we cannot tell from HTTP's own;
         // the event contract needs none of them, so only Pub/Sub's metadata headers are kept.
-        var pushed = new PushMessage(body, attributes, messageId, publishTime, orderingKey, subscription, null);
-        return new DecodedPush(pushed, null, messageId, subscription);
+        var pushed = new PushMessage(body, NoAttributes, messageId, publishTime, orderingKey, subscription, null);
+        return new DecodedPush(pushed, null, messageId, subscription, fingerprints.Fingerprint(body.Span));
     }
 
     private static string? ReadString(JsonElement element, string name) =>

@@ -22,14 +22,20 @@ public enum PushOutcome
 }
 
 /// <summary>What became of one delivery; <see cref="Reason"/> says why it could not be used.</summary>
-public sealed record PushResult(PushOutcome Outcome, string? Reason = null);
+public readonly record struct PushResult(PushOutcome Outcome, string? Reason = null)
+{
+    private static readonly string[] Names = ["processed", "duplicate", "stale", "ignored", "quarantined"];
+
+    /// <summary>The outcome as the <c>X-PulseCart-Outcome</c> header and the metrics name it.</summary>
+    public string Name => Names[(int)Outcome];
+}
 
 /// <summary>
 /// One push delivery from body to acknowledgement: decode, parse, then route to grains or keep in the
 /// quarantine. Throws on transient failure so that nothing is acknowledged that was not done; any other failure is
 /// deterministic, so the delivery is quarantined with the exception as its reason instead of being retried forever.
 /// </summary>
-public sealed class PushHandler(
+public sealed partial class PushHandler(
     EventRouter router,
     RecentlyRouted recentlyRouted,
     IOptions<PushOptions> options,
@@ -40,18 +46,26 @@ public sealed class PushHandler(
     TimeProvider time,
     ILogger<PushHandler> logger)
 {
-    public async Task<PushOutcome> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
-        (await HandleAsync(body, headers, quarantineUnusable: true, cancellationToken)).Outcome;
+    public Task<PushResult> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
+        HandleAsync(body, headers, Source.Push, cancellationToken);
+
+    /// <summary>For the endpoint: the outcome's name, which goes into <c>X-PulseCart-Outcome</c>.</summary>
+    public async Task<string> AnswerAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
+        (await HandleAsync(body, headers, cancellationToken)).Name;
 
     /// <summary>
     /// An operator's replay of a quarantined delivery: the same decoding, routing and dedup as a push, except that a
     /// delivery still unusable is reported, not quarantined a second time.
     /// </summary>
     public Task<PushResult> ReplayAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
-        HandleAsync(body, new HeaderDictionary(), quarantineUnusable: false, cancellationToken);
+        HandleAsync(body, new HeaderDictionary(), Source.Replay, cancellationToken);
+
+    /// <summary>The warm-up's synthetic deliveries: the same path, neither counted nor shown, never quarantined.</summary>
+    public Task<PushResult> WarmUpAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
+        HandleAsync(body, new HeaderDictionary(), Source.WarmUp, cancellationToken);
 
     private async Task<PushResult> HandleAsync(
-        ReadOnlyMemory<byte> body, IHeaderDictionary headers, bool quarantineUnusable, CancellationToken cancellationToken)
+        ReadOnlyMemory<byte> body, IHeaderDictionary headers, Source source, CancellationToken cancellationToken)
     {
         using var activity = ConsumerMetrics.Traces.StartActivity("pulsecart.push");
         var started = Stopwatch.GetTimestamp();
@@ -61,9 +75,18 @@ public sealed class PushHandler(
         string? messageId = null, subscription = null;
         try
         {
-            var decoded = PushDecoder.Decode(body, headers);
+            var decoded = PushDecoder.Decode(body, headers, recentlyRouted);
             (messageId, subscription) = (decoded.MessageId, decoded.Subscription);
             activity?.SetTag("messaging.message.id", decoded.MessageId);
+
+            // A redelivery of data already routed in full: answered before decoding the event or calling a grain.
+            if (decoded.Message is not null && recentlyRouted.Contains(decoded.Fingerprint, out var routedType))
+            {
+                eventType = routedType;
+                outcome = "duplicate";
+                return new PushResult(PushOutcome.Duplicate);
+            }
+
             var rejection = decoded.Rejection ?? (decoded.Message is null ? null : SignatureProblem(decoded.Message, headers));
             ParsedEvent? parsed = null;
             if (rejection is null)
@@ -76,7 +99,7 @@ public sealed class PushHandler(
 
             if (rejection is not null)
             {
-                if (quarantineUnusable)
+                if (source == Source.Push)
                 {
                     await QuarantineAsync(body, rejection, decoded.MessageId, decoded.Subscription, eventId, eventType, cancellationToken);
                 }
@@ -94,33 +117,27 @@ public sealed class PushHandler(
                 return new PushResult(PushOutcome.Ignored);
             }
 
-            if (recentlyRouted.Contains(parsed.Routed))
-            {
-                outcome = "duplicate";
-                return new PushResult(PushOutcome.Duplicate);
-            }
-
-            var result = await router.RouteAsync(parsed.Routed) switch
+            var result = new PushResult(await router.RouteAsync(parsed.Routed) switch
             {
                 EventOutcome.Processed => PushOutcome.Processed,
                 EventOutcome.Duplicate => PushOutcome.Duplicate,
                 _ => PushOutcome.Stale,
-            };
-            recentlyRouted.Add(parsed.Routed);
-            outcome = result.ToString().ToLowerInvariant();
-            if (result == PushOutcome.Processed && eventType == EventTypes.CartAbandoned)
+            });
+            recentlyRouted.Add(decoded.Fingerprint, eventType!);
+            outcome = result.Name;
+            if (result.Outcome == PushOutcome.Processed && eventType == EventTypes.CartAbandoned)
             {
                 metrics.Reminder("scheduled");
             }
 
-            logger.LogDebug("Event {EventId} ({EventType}) {Outcome}", eventId, eventType, outcome);
-            return new PushResult(result);
+            LogRouted(logger, eventId, eventType, outcome);
+            return result;
         }
         catch (Exception exception) when (!TransientFailures.IsTransient(exception))
         {
             var reason = $"failed deterministically, so a retry would fail again: {exception.GetType().Name}: {exception.Message}";
             logger.LogWarning(exception, "Event {EventId} ({EventType}) cannot be processed: {Reason}", eventId, eventType, reason);
-            if (quarantineUnusable)
+            if (source == Source.Push)
             {
                 await QuarantineAsync(body, reason, messageId, subscription, eventId, eventType, cancellationToken);
             }
@@ -131,8 +148,11 @@ public sealed class PushHandler(
         finally
         {
             activity?.SetTag("pulsecart.outcome", outcome);
-            metrics.PushReceived(eventType, outcome, Stopwatch.GetElapsedTime(started));
-            recent.Event(eventType, eventId, outcome);
+            if (source != Source.WarmUp)
+            {
+                metrics.PushReceived(eventType, outcome, Stopwatch.GetElapsedTime(started));
+                recent.Event(eventType, eventId, outcome);
+            }
         }
     }
 
@@ -175,5 +195,17 @@ public sealed class PushHandler(
         }
 
         return CryptographicOperations.FixedTimeEquals(expected, given) ? null : "message signature does not match";
+    }
+
+    // Generated: no argument array on every push when Debug is off.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Event {EventId} ({EventType}) {Outcome}")]
+    private static partial void LogRouted(ILogger logger, string? eventId, string? eventType, string outcome);
+
+    /// <summary>Where a delivery comes from: only a push is quarantined when unusable, and a warm-up is not counted.</summary>
+    private enum Source
+    {
+        Push,
+        Replay,
+        WarmUp,
     }
 }

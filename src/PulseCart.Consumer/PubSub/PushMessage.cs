@@ -10,5 +10,8 @@ public sealed record PushMessage(
     string? Subscription,
     int? DeliveryAttempt);
 
-/// <summary>A decoded push request: the message, or why the request can never yield one.</summary>
-public sealed record DecodedPush(PushMessage? Message, string? Rejection, string? MessageId, string? Subscription);
+/// <summary>
+/// A decoded push request: the message and the fingerprint of its data (see <c>RecentlyRouted</c>), or why the request
+/// can never yield one.
+/// </summary>
+public sealed record DecodedPush(PushMessage? Message, string? Rejection, string? MessageId, string? Subscription, UInt128 Fingerprint = default);

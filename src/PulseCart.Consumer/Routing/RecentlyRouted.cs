@@ -1,44 +1,61 @@
-using System.Collections.Concurrent;
-using PulseCart.Abstractions.Events;
+using System.IO.Hashing;
+using System.Security.Cryptography;
 
 namespace PulseCart.Consumer.Routing;
 
 /// <summary>
-/// Events this process has finished routing, so a redelivery is answered without a grain call. An id enters only after
-/// every grain it concerns has durably recorded it, so answering "duplicate" from here never acknowledges undone work.
-/// Bounded: the oldest are forgotten first, and a forgotten one still meets the grains' own dedup.
+/// Deliveries this process has finished routing, by a fingerprint of the message data, so a redelivery is answered
+/// without decoding the event or calling a grain. A fingerprint enters only after every grain the event concerns has
+/// durably recorded it, so answering "duplicate" from here never acknowledges undone work. Bounded: the oldest are
+/// forgotten first, and a forgotten one still meets the grains' own dedup.
 /// </summary>
 public sealed class RecentlyRouted
 {
     public const int Capacity = 200_000;
 
-    private readonly ConcurrentDictionary<string, byte> _keys = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<string> _order = new();
+    private const int ShardCount = 16;
 
-    public bool Contains(IPulseCartEvent routed) => _keys.ContainsKey(Key(routed));
+    // Keyed with a secret of this process, so nobody can aim a different message at a fingerprint seen before.
+    private readonly long _seed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
+    private readonly Shard[] _shards = Enumerable.Range(0, ShardCount).Select(_ => new Shard()).ToArray();
 
-    public void Add(IPulseCartEvent routed)
+    /// <summary>The fingerprint of a message's data: the same bytes always give the same event.</summary>
+    public UInt128 Fingerprint(ReadOnlySpan<byte> data) => XxHash128.HashToUInt128(data, _seed);
+
+    /// <summary>True, with the event's type, when a delivery of the same data was routed before.</summary>
+    public bool Contains(UInt128 fingerprint, out string eventType)
     {
-        var key = Key(routed);
-        if (!_keys.TryAdd(key, 0))
+        var shard = ShardOf(fingerprint);
+        lock (shard)
         {
-            return;
-        }
-
-        _order.Enqueue(key);
-        while (_keys.Count > Capacity && _order.TryDequeue(out var oldest))
-        {
-            _keys.TryRemove(oldest, out _);
+            return shard.Known.TryGetValue(fingerprint, out eventType!);
         }
     }
 
-    // Keyed by the grains the event reaches as well as its id: an id reused for another cart is not a duplicate here.
-    private static string Key(IPulseCartEvent routed) => routed switch
+    public void Add(UInt128 fingerprint, string eventType)
     {
-        CartUpdated e => $"{e.EventId}\ncart\n{e.CartId}",
-        CartAbandoned e => $"{e.EventId}\ncart\n{e.CartId}",
-        OrderPlaced e => $"{e.EventId}\norder\n{e.OrderId}\n{e.CartId}",
-        PaymentFailed e => $"{e.EventId}\norder\n{e.OrderId}",
-        _ => $"{routed.EventId}\n{routed.GetType().Name}",
-    };
+        var shard = ShardOf(fingerprint);
+        lock (shard)
+        {
+            if (!shard.Known.TryAdd(fingerprint, eventType))
+            {
+                return;
+            }
+
+            shard.Order.Enqueue(fingerprint);
+            if (shard.Order.Count > Capacity / ShardCount)
+            {
+                shard.Known.Remove(shard.Order.Dequeue());
+            }
+        }
+    }
+
+    private Shard ShardOf(UInt128 fingerprint) => _shards[(int)((ulong)fingerprint % ShardCount)];
+
+    private sealed class Shard
+    {
+        public Dictionary<UInt128, string> Known { get; } = new(Capacity / ShardCount + 1);
+
+        public Queue<UInt128> Order { get; } = new(Capacity / ShardCount + 1);
+    }
 }

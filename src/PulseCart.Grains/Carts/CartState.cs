@@ -67,7 +67,10 @@ public sealed class CartState : IStoredState
     public bool IsNewerThanEverythingKnown(DateTimeOffset occurredAt) =>
         !(occurredAt <= PurchasedAt || occurredAt <= LastActivityAt || occurredAt <= AbandonedAt);
 
-    IReadOnlyList<IStoredKeySet> IStoredState.KeySets => [Events, Messages];
+    [NonSerialized]
+    private IStoredKeySet[]? _keySets;
+
+    IReadOnlyList<IStoredKeySet> IStoredState.KeySets => KeySetCache.Of(ref _keySets, Events, Messages);
 
     // Format 1, in this order. A new field goes at the end, under a new format number.
     public void WriteRecord(RecordWriter writer)

@@ -39,7 +39,10 @@ public sealed class OrderState : IStoredState
     [Id(8)]
     public SentMessageLog Messages { get; set; } = new();
 
-    IReadOnlyList<IStoredKeySet> IStoredState.KeySets => [Events, Messages];
+    [NonSerialized]
+    private IStoredKeySet[]? _keySets;
+
+    IReadOnlyList<IStoredKeySet> IStoredState.KeySets => KeySetCache.Of(ref _keySets, Events, Messages);
 
     // Format 1, in this order. A new field goes at the end, under a new format number.
     public void WriteRecord(RecordWriter writer)
