@@ -9,7 +9,7 @@
 #   bash bench/run.sh --memory [N]    N distinct carts (default 1,000,000) through the consumer; peak and settled RSS
 #
 # Options: --rounds R --duration S --warmup S --threads T --connections C --events N --copies C --settle S
-#          --only PART[,PART]  some parts: unique dup mix sessions redelivery paced single-cart quarantine cold
+#          --only PART[,PART]  some parts: unique dup mix sessions redelivery paced single-cart quarantine cold state
 #                         (paced needs sessions in the same run, or --paced-rate)
 #          --cold-duration S (240)  --single-cart-events N (50000)  --quarantine-count N (500)  --paced-rate REQ/S
 #          --ref GIT_REF  benchmark the consumer as committed at GIT_REF instead of the working tree
@@ -26,7 +26,7 @@ ROOT=$(dirname "$BENCH")
 
 mode=full rounds=3 duration=10 warmup=5 threads=2 connections=64 events=200 copies=50
 carts=1000000 settle=60 ref="" keep=0 priority=0 prebuilt="" consumer_env=()
-all_parts="unique dup mix sessions redelivery paced single-cart quarantine cold"
+all_parts="unique dup mix sessions redelivery paced single-cart quarantine cold state"
 parts=$all_parts cold_duration=240 single_cart_events=50000 quarantine_count=500 quarantine_settle=30 paced_rate=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -94,6 +94,8 @@ dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" 
   || { tail -30 "$work/build-bench.log" >&2; exit 1; }
 driver() { dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" "$@"; }
 
+# The consumer as the container ships it (Dockerfile): published Release, ReadyToRun for linux-x64.
+publish_flags=(-c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true)
 if [ -n "$prebuilt" ]; then
   commit=unknown
   consumer_source="prebuilt $prebuilt"
@@ -104,16 +106,16 @@ elif [ -n "$ref" ]; then
   mkdir -p "$work/src"
   git -C "$ROOT" archive "$commit" | tar -x -C "$work/src"
   log "building the consumer as committed at $ref ($commit)"
-  dotnet build "$work/src/src/PulseCart.Consumer" -c Release --artifacts-path "$work/src/.artifacts" -nologo -v m \
+  dotnet publish "$work/src/src/PulseCart.Consumer" "${publish_flags[@]}" -o "$work/consumer-publish" -nologo -v m \
     >"$work/build-consumer.log" 2>&1 || { tail -30 "$work/build-consumer.log" >&2; exit 1; }
-  consumer_dll="$work/src/.artifacts/bin/PulseCart.Consumer/release/PulseCart.Consumer.dll"
+  consumer_dll="$work/consumer-publish/PulseCart.Consumer.dll"
 else
   commit=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
   consumer_source="working tree at $commit$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' with uncommitted src changes')"
   log "building src/PulseCart.Consumer (Release, working tree)"
-  dotnet build "$ROOT/src/PulseCart.Consumer" -c Release -nologo -v m >"$work/build-consumer.log" 2>&1 \
+  dotnet publish "$ROOT/src/PulseCart.Consumer" "${publish_flags[@]}" -o "$work/consumer-publish" -nologo -v m >"$work/build-consumer.log" 2>&1 \
     || { tail -30 "$work/build-consumer.log" >&2; exit 1; }
-  consumer_dll="$ROOT/src/PulseCart.Consumer/bin/Release/net10.0/PulseCart.Consumer.dll"
+  consumer_dll="$work/consumer-publish/PulseCart.Consumer.dll"
 fi
 
 [ -f "$consumer_dll" ] || { log "the build left no $consumer_dll; build log:"; tail -30 "$work/build-consumer.log" >&2; exit 1; }
@@ -438,7 +440,21 @@ if selected cold; then
   done
 fi
 
+# ---- the grain-state path alone (issue 13): the real CartGrain in-process, Orleans' Redis provider beside ours -------
+state_table=""
+if selected state; then
+  redis flushall >/dev/null
+  log "state: the grain-state path alone, Orleans' Redis provider and PulseCart's storage, interleaved rounds"
+  state_table=$("${nice[@]}" dotnet "$BENCH/.artifacts/bin/StateProbe/release/StateProbe.dll" --redis "127.0.0.1:$redis_port" \
+    --seconds "$([ "$mode" = smoke ] && echo 1 || echo 5)" --rounds "$rounds" 2>>"$work/state-probe.log")
+  printf '{"kind":"state_probe","table":%s}\n' "$(printf '%s' "$state_table" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().splitlines()))')" >>"$raw"
+fi
+
 printf '{"kind":"end","date":"%s","load_average_at_end":%s}\n' "$(date -u +%FT%TZ)" "$(cut -d' ' -f1 /proc/loadavg)" >>"$raw"
 echo
+if [ -n "$state_table" ]; then
+  echo "the grain-state path alone (bench/StateProbe): CartGrain on one in-process silo, CPU and allocation per call"
+  printf '%s\n\n' "$state_table"
+fi
 suffix=""; [ "$mode" = smoke ] && suffix="-smoke"
 driver report --raw "$raw" --out "$BENCH/results/$stamp$suffix.json" --gate

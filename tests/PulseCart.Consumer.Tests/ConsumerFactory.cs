@@ -40,6 +40,9 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
             ["PulseCart:Cluster:GatewayPort"] = FreePorts.Next().ToString(),
             ["Logging:LogLevel:Orleans"] = "Warning",
             ["PulseCart:Operators:TokenSha256"] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(OperatorToken))),
+
+            // Tests do not wait for readiness; a warm-up would only compete with them for the CPU (WarmUpTests turn it on).
+            ["PulseCart:WarmUp:Events"] = "0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -106,6 +106,61 @@ public sealed class PushEndpointTests(ConsumerFixture fixture) : IClassFixture<C
     }
 
     [Fact]
+    public async Task AnEventarcCloudEventInBinaryModeIsProcessedAndItsRedeliveryIsADuplicate()
+    {
+        var order = Push.NewId("o");
+        HttpRequestMessage CloudEvent(string body)
+        {
+            // Binary mode: the envelope's shape is the body, the CloudEvent's attributes are ce-* headers.
+            var request = new HttpRequestMessage(HttpMethod.Post, "/consumer/push") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Add("ce-id", "1234567890");
+            request.Headers.Add("ce-source", "//pubsub.googleapis.com/projects/p/topics/pulsecart-events");
+            request.Headers.Add("ce-specversion", "1.0");
+            request.Headers.Add("ce-type", "google.cloud.pubsub.topic.v1.messagePublished");
+            return request;
+        }
+
+        var body = Push.Envelope(Push.OrderPlaced(Push.NewId("e"), order, "u-1"));
+
+        Assert.Equal("processed", (await Client.SendAsync(CloudEvent(body))).Outcome());
+        Assert.Equal("duplicate", (await Client.SendAsync(CloudEvent(body))).Outcome());
+        Assert.Single(fixture.Factory.SentWithKey($"order_confirmation:{order}"));
+    }
+
+    [Fact]
+    public async Task AnEventarcCloudEventInStructuredModeIsReadLikeAPushAndMeetsItsDuplicates()
+    {
+        var order = Push.NewId("o");
+        var envelope = Push.Envelope(Push.OrderPlaced(Push.NewId("e"), order, "u-1"));
+        var structured = new JsonObject
+        {
+            ["specversion"] = "1.0",
+            ["id"] = "1234567891",
+            ["source"] = "//pubsub.googleapis.com/projects/p/topics/pulsecart-events",
+            ["type"] = "google.cloud.pubsub.topic.v1.messagePublished",
+            ["datacontenttype"] = "application/json",
+            ["data"] = JsonNode.Parse(envelope),
+        }.ToJsonString();
+
+        var response = await Client.PostAsync("/consumer/push", new StringContent(structured, Encoding.UTF8, "application/cloudevents+json"));
+
+        Assert.Equal("processed", response.Outcome());
+        Assert.Equal("duplicate", (await Client.SendAsync(envelope)).Outcome());
+        Assert.Single(fixture.Factory.SentWithKey($"order_confirmation:{order}"));
+    }
+
+    [Fact]
+    public async Task ACloudEventWhoseDataIsNotAPubSubMessageIsQuarantined()
+    {
+        var structured = """{"specversion":"1.0","id":"9","source":"//storage.googleapis.com/b","type":"google.cloud.storage.object.v1.finalized","data":{"bucket":"b","name":"n"}}""";
+
+        var response = await Client.PostAsync("/consumer/push", new StringContent(structured, Encoding.UTF8, "application/cloudevents+json"));
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal("quarantined", response.Outcome());
+    }
+
+    [Fact]
     public async Task SnakeCaseEnvelopeFieldsAreAccepted()
     {
         var order = Push.NewId("o");

@@ -8,8 +8,9 @@ namespace PulseCart.Consumer.PubSub;
 
 /// <summary>
 /// Turns a push request body into a <see cref="PushMessage"/>. A body whose root object has a <c>message</c>
-/// object is Pub/Sub's wrapped envelope; anything else is an unwrapped (<c>noWrapper</c>) delivery whose
-/// body is the event itself and whose metadata, when written, arrives in <c>x-goog-pubsub-*</c> headers.
+/// object is Pub/Sub's wrapped envelope, and so is an Eventarc CloudEvent's data (binary or structured mode); anything
+/// else is an unwrapped (<c>noWrapper</c>) delivery whose body is the event itself and whose metadata, when written,
+/// arrives in <c>x-goog-pubsub-*</c> headers.
 /// </summary>
 public static class PushDecoder
 {
@@ -45,7 +46,7 @@ public static class PushDecoder
 
         using (document)
         {
-            var root = document.RootElement;
+            var root = CloudEventData(document.RootElement);
             if (root.ValueKind == JsonValueKind.Object
                 && root.TryGetProperty("message", out var message)
                 && message.ValueKind == JsonValueKind.Object)
@@ -64,6 +65,18 @@ public static class PushDecoder
 
         return Unwrapped(body, headers, fingerprints);
     }
+
+    /// <summary>
+    /// Eventarc delivers a Pub/Sub message as a CloudEvent whose data is the push envelope's shape
+    /// (<c>{"message":{…},"subscription":"…"}</c>): in binary mode that data is the body itself (the <c>ce-*</c> headers
+    /// carry the rest), in structured mode (<c>application/cloudevents+json</c>) it is the event's <c>data</c>.
+    /// </summary>
+    private static JsonElement CloudEventData(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object
+        && root.TryGetProperty("specversion", out var version) && version.ValueKind == JsonValueKind.String
+        && root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
+            ? data
+            : root;
 
     private static DecodedPush Wrapped(JsonElement root, JsonElement message, RecentlyRouted fingerprints)
     {

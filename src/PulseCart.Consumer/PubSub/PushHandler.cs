@@ -35,7 +35,7 @@ public readonly record struct PushResult(PushOutcome Outcome, string? Reason = n
 /// quarantine. Throws on transient failure so that nothing is acknowledged that was not done; any other failure is
 /// deterministic, so the delivery is quarantined with the exception as its reason instead of being retried forever.
 /// </summary>
-public sealed class PushHandler(
+public sealed partial class PushHandler(
     EventRouter router,
     RecentlyRouted recentlyRouted,
     IOptions<PushOptions> options,
@@ -47,7 +47,7 @@ public sealed class PushHandler(
     ILogger<PushHandler> logger)
 {
     public Task<PushResult> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
-        HandleAsync(body, headers, quarantineUnusable: true, cancellationToken);
+        HandleAsync(body, headers, Source.Push, cancellationToken);
 
     /// <summary>For the endpoint: the outcome's name, which goes into <c>X-PulseCart-Outcome</c>.</summary>
     public async Task<string> AnswerAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
@@ -58,10 +58,14 @@ public sealed class PushHandler(
     /// delivery still unusable is reported, not quarantined a second time.
     /// </summary>
     public Task<PushResult> ReplayAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
-        HandleAsync(body, new HeaderDictionary(), quarantineUnusable: false, cancellationToken);
+        HandleAsync(body, new HeaderDictionary(), Source.Replay, cancellationToken);
+
+    /// <summary>The warm-up's synthetic deliveries: the same path, neither counted nor shown, never quarantined.</summary>
+    public Task<PushResult> WarmUpAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
+        HandleAsync(body, new HeaderDictionary(), Source.WarmUp, cancellationToken);
 
     private async Task<PushResult> HandleAsync(
-        ReadOnlyMemory<byte> body, IHeaderDictionary headers, bool quarantineUnusable, CancellationToken cancellationToken)
+        ReadOnlyMemory<byte> body, IHeaderDictionary headers, Source source, CancellationToken cancellationToken)
     {
         using var activity = ConsumerMetrics.Traces.StartActivity("pulsecart.push");
         var started = Stopwatch.GetTimestamp();
@@ -95,7 +99,7 @@ public sealed class PushHandler(
 
             if (rejection is not null)
             {
-                if (quarantineUnusable)
+                if (source == Source.Push)
                 {
                     await QuarantineAsync(body, rejection, decoded.MessageId, decoded.Subscription, eventId, eventType, cancellationToken);
                 }
@@ -126,14 +130,14 @@ public sealed class PushHandler(
                 metrics.Reminder("scheduled");
             }
 
-            logger.LogDebug("Event {EventId} ({EventType}) {Outcome}", eventId, eventType, outcome);
+            LogRouted(logger, eventId, eventType, outcome);
             return result;
         }
         catch (Exception exception) when (!TransientFailures.IsTransient(exception))
         {
             var reason = $"failed deterministically, so a retry would fail again: {exception.GetType().Name}: {exception.Message}";
             logger.LogWarning(exception, "Event {EventId} ({EventType}) cannot be processed: {Reason}", eventId, eventType, reason);
-            if (quarantineUnusable)
+            if (source == Source.Push)
             {
                 await QuarantineAsync(body, reason, messageId, subscription, eventId, eventType, cancellationToken);
             }
@@ -144,8 +148,11 @@ public sealed class PushHandler(
         finally
         {
             activity?.SetTag("pulsecart.outcome", outcome);
-            metrics.PushReceived(eventType, outcome, Stopwatch.GetElapsedTime(started));
-            recent.Event(eventType, eventId, outcome);
+            if (source != Source.WarmUp)
+            {
+                metrics.PushReceived(eventType, outcome, Stopwatch.GetElapsedTime(started));
+                recent.Event(eventType, eventId, outcome);
+            }
         }
     }
 
@@ -188,5 +195,17 @@ public sealed class PushHandler(
         }
 
         return CryptographicOperations.FixedTimeEquals(expected, given) ? null : "message signature does not match";
+    }
+
+    // Generated: no argument array on every push when Debug is off.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Event {EventId} ({EventType}) {Outcome}")]
+    private static partial void LogRouted(ILogger logger, string? eventId, string? eventType, string outcome);
+
+    /// <summary>Where a delivery comes from: only a push is quarantined when unusable, and a warm-up is not counted.</summary>
+    private enum Source
+    {
+        Push,
+        Replay,
+        WarmUp,
     }
 }

@@ -39,7 +39,12 @@ public sealed class OrderState : IStoredState
     [Id(8)]
     public SentMessageLog Messages { get; set; } = new();
 
-    IReadOnlyList<IStoredKeySet> IStoredState.KeySets => [Events, Messages];
+    [NonSerialized]
+    private IStoredKeySet[]? _keySets;
+
+    // Built once per activation; rebuilt if deserialisation replaced either set.
+    IReadOnlyList<IStoredKeySet> IStoredState.KeySets =>
+        _keySets is { } sets && ReferenceEquals(sets[0], Events) && ReferenceEquals(sets[1], Messages) ? sets : _keySets = [Events, Messages];
 
     // Format 1, in this order. A new field goes at the end, under a new format number.
     public void WriteRecord(RecordWriter writer)

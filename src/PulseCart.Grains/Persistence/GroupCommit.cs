@@ -43,10 +43,21 @@ public sealed class GroupCommit<TItem>(Func<IReadOnlyList<TItem>, Task> send, in
                 }
                 catch (Exception exception)
                 {
-                    foreach (var item in part)
+                    // What waits behind a failed batch would meet the same dead connection after the same timeout:
+                    // it fails now, unattempted, instead of adding a second timeout to a push's answer.
+                    List<TItem> waiting;
+                    lock (_lock)
+                    {
+                        (waiting, _waiting) = (_waiting, []);
+                    }
+
+                    foreach (var item in batch.Skip(start).Concat(waiting))
                     {
                         item.Fail(exception);
                     }
+
+                    batch.Clear();
+                    break;
                 }
             }
 

@@ -30,6 +30,6 @@ public sealed record StateWrite(
     string ExpectedVersion,
     string NewVersion,
     ReadOnlyMemory<byte> Record,
-    IReadOnlyList<StoredKey> Added,
-    IReadOnlyList<StoredKey> Removed,
+    StoredKey[] Added,
+    StoredKey[] Removed,
     bool ReplaceAll);

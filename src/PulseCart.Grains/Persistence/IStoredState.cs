@@ -31,25 +31,24 @@ public interface IStoredKeySet
 /// <summary>Keys added to and removed from a set since its last successful write.</summary>
 public sealed class KeyChanges
 {
-    private HashSet<string>? _added;
-    private HashSet<string>? _removed;
+    /// <summary>Keys added since the last write; null until the first.</summary>
+    public HashSet<string>? Added { get; private set; }
 
-    public IReadOnlyCollection<string> Added => (IReadOnlyCollection<string>?)_added ?? [];
-
-    public IReadOnlyCollection<string> Removed => (IReadOnlyCollection<string>?)_removed ?? [];
+    /// <summary>Keys removed since the last write; null until the first.</summary>
+    public HashSet<string>? Removed { get; private set; }
 
     public void Add(string key)
     {
-        (_added ??= new(StringComparer.Ordinal)).Add(key);
-        _removed?.Remove(key);
+        (Added ??= new(StringComparer.Ordinal)).Add(key);
+        Removed?.Remove(key);
     }
 
     public void Remove(string key)
     {
         // Added and removed between two writes: storage never needs to hear of it.
-        if (_added?.Remove(key) != true)
+        if (Added?.Remove(key) != true)
         {
-            (_removed ??= new(StringComparer.Ordinal)).Add(key);
+            (Removed ??= new(StringComparer.Ordinal)).Add(key);
         }
     }
 
@@ -57,7 +56,7 @@ public sealed class KeyChanges
     /// next write carries the changes again.</summary>
     public void Clear()
     {
-        _added?.Clear();
-        _removed?.Clear();
+        Added?.Clear();
+        Removed?.Clear();
     }
 }

@@ -72,34 +72,8 @@ public sealed class PulseCartGrainStorage(IStateStore store, IOptions<ClusterOpt
         // A new record, or one an earlier version wrote: everything is written; otherwise only what changed.
         var replaceAll = expected.Length == 0 || expected.StartsWith(LegacyVersionPrefix, StringComparison.Ordinal);
         var version = replaceAll ? 1 : long.Parse(expected, CultureInfo.InvariantCulture) + 1;
-        var added = new List<StoredKey>();
-        var removed = new List<StoredKey>();
-        foreach (var set in state.KeySets)
-        {
-            if (replaceAll)
-            {
-                foreach (var (key, at) in set.Entries)
-                {
-                    added.Add(new StoredKey(set.Tag, key, at.UtcTicks));
-                }
-
-                continue;
-            }
-
-            foreach (var key in set.Changes.Added)
-            {
-                if (set.Entries.TryGetValue(key, out var at))
-                {
-                    added.Add(new StoredKey(set.Tag, key, at.UtcTicks));
-                }
-            }
-
-            foreach (var key in set.Changes.Removed)
-            {
-                removed.Add(new StoredKey(set.Tag, key, 0));
-            }
-        }
-
+        var sets = state.KeySets;
+        var (added, removed) = replaceAll ? Everything(sets) : Changes(sets);
         var writer = t_writer ??= new RecordWriter();
         writer.Reset();
         state.WriteRecord(writer);
@@ -111,7 +85,7 @@ public sealed class PulseCartGrainStorage(IStateStore store, IOptions<ClusterOpt
                 $"Version conflict writing {stateName} of {grainId}: storage no longer holds version '{expected}'.", expected, "(newer)");
         }
 
-        foreach (var set in state.KeySets)
+        foreach (var set in sets)
         {
             set.Changes.Clear();
         }
@@ -131,6 +105,55 @@ public sealed class PulseCartGrainStorage(IStateStore store, IOptions<ClusterOpt
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         throw new NotSupportedException("Carts and orders are never cleared; their ids age out of the dedup window instead.");
+
+    private static (StoredKey[] Added, StoredKey[] Removed) Everything(IReadOnlyList<IStoredKeySet> sets)
+    {
+        var added = new StoredKey[sets.Sum(set => set.Entries.Count)];
+        var next = 0;
+        foreach (var set in sets)
+        {
+            foreach (var (key, at) in set.Entries)
+            {
+                added[next++] = new StoredKey(set.Tag, key, at.UtcTicks);
+            }
+        }
+
+        return (added, []);
+    }
+
+    private static (StoredKey[] Added, StoredKey[] Removed) Changes(IReadOnlyList<IStoredKeySet> sets)
+    {
+        int addedCount = 0, removedCount = 0;
+        foreach (var set in sets)
+        {
+            addedCount += set.Changes.Added?.Count ?? 0;
+            removedCount += set.Changes.Removed?.Count ?? 0;
+        }
+
+        var added = addedCount == 0 ? [] : new StoredKey[addedCount];
+        var removed = removedCount == 0 ? [] : new StoredKey[removedCount];
+        int nextAdded = 0, nextRemoved = 0;
+        foreach (var set in sets)
+        {
+            if (set.Changes.Added is { Count: > 0 } addedKeys)
+            {
+                foreach (var key in addedKeys)
+                {
+                    added[nextAdded++] = new StoredKey(set.Tag, key, set.Entries[key].UtcTicks);
+                }
+            }
+
+            if (set.Changes.Removed is { Count: > 0 } removedKeys)
+            {
+                foreach (var key in removedKeys)
+                {
+                    removed[nextRemoved++] = new StoredKey(set.Tag, key, 0);
+                }
+            }
+        }
+
+        return (added, removed);
+    }
 
     private string Key(string stateName, GrainId grainId) => $"{_keyPrefix}{grainId}/{stateName}";
 

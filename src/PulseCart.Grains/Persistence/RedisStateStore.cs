@@ -108,30 +108,37 @@ public sealed class RedisStateStore : IStateStore
     private async Task WriteBatchAsync(IReadOnlyList<PendingWrite> batch)
     {
         var keys = new RedisKey[batch.Count];
-        var values = new List<RedisValue>(batch.Count * 8);
+        var count = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            count += 6 + 2 * batch[i].Write.Added.Length + batch[i].Write.Removed.Length;
+        }
+
+        var values = new RedisValue[count];
+        var next = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             var write = batch[i].Write;
             keys[i] = batch[i].Key;
-            values.Add(write.ExpectedVersion);
-            values.Add(write.NewVersion);
-            values.Add(write.Record);
-            values.Add(write.ReplaceAll ? 1 : 0);
-            values.Add(write.Added.Count);
+            values[next++] = write.ExpectedVersion;
+            values[next++] = write.NewVersion;
+            values[next++] = write.Record;
+            values[next++] = write.ReplaceAll ? 1 : 0;
+            values[next++] = write.Added.Length;
             foreach (var added in write.Added)
             {
-                values.Add(Field(added));
-                values.Add(added.UtcTicks);
+                values[next++] = Field(added);
+                values[next++] = added.UtcTicks;
             }
 
-            values.Add(write.Removed.Count);
+            values[next++] = write.Removed.Length;
             foreach (var removed in write.Removed)
             {
-                values.Add(Field(removed));
+                values[next++] = Field(removed);
             }
         }
 
-        var written = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(WriteScript, keys, [.. values]))!;
+        var written = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(WriteScript, keys, values))!;
         for (var i = 0; i < batch.Count; i++)
         {
             batch[i].Complete((int)written[i] == 1);
