@@ -3,11 +3,12 @@
 #
 #   deploy/gcp.sh infra              APIs, service accounts, Pub/Sub topics and dead letters, Cloud Tasks queue,
 #                                    Memorystore for Redis, Secret Manager secrets, and the IAM between them
-#   deploy/gcp.sh cloud-run          infra + the single-silo Cloud Run service + the push subscription
+#   deploy/gcp.sh cloud-run          infra + the single-silo Cloud Run service + the push subscription + monitoring
 #                                    (or, with DELIVERY=eventarc, an Eventarc trigger on the events topic instead)
 #   deploy/gcp.sh gke                infra + GKE Autopilot cluster + the 3-silo manifests + the push subscription
-#   deploy/gcp.sh render TARGET DIR  write the filled-in manifests (TARGET: cloud-run, gke or all) to DIR;
-#                                    reads nothing from Google Cloud when PROJECT_NUMBER is set
+#                                    + monitoring (and, where the Prometheus Operator runs, gke/monitoring/)
+#   deploy/gcp.sh render TARGET DIR  write the filled-in manifests and monitoring files (TARGET: cloud-run, gke or
+#                                    all) to DIR; reads nothing from Google Cloud when PROJECT_NUMBER is set
 #   deploy/gcp.sh status             what is deployed: service URL, push subscription, queue
 #   deploy/gcp.sh dead-letters [N]   list up to N (10) dead-lettered messages without removing them
 #
@@ -44,6 +45,8 @@ readonly K8S_SERVICE_ACCOUNT=pulsecart-consumer
 readonly ACK_DEADLINE_SECONDS=60
 readonly MAX_DELIVERY_ATTEMPTS=10
 readonly EVENTARC_TRIGGER=pulsecart-events-trigger
+readonly DASHBOARD_NAME="PulseCart Consumer"
+readonly METRICS_SCRAPE_SECRET=pulsecart-metrics-scrape
 
 log() { printf '[gcp.sh] %s\n' "$*" >&2; }
 die() { printf '[gcp.sh] error: %s\n' "$*" >&2; exit 1; }
@@ -58,7 +61,7 @@ usage() {
 # Settings
 # ---------------------------------------------------------------------------------------------------------------
 readonly SETTINGS=(PROJECT_ID REGION IMAGE DOMAIN WEBHOOK_URL SERVICE NETWORK SUBNET GKE_CLUSTER REDIS_INSTANCE
-    REDIS_VERSION PROJECT_NUMBER DELIVERY)
+    REDIS_VERSION PROJECT_NUMBER DELIVERY ALERT_CHANNELS)
 
 # Reads KEY=value lines without executing them; a variable already set in the environment wins.
 load_settings() {
@@ -96,6 +99,7 @@ load_settings() {
     REDIS_VERSION=${REDIS_VERSION:-redis_7_2}
     PROJECT_NUMBER=${PROJECT_NUMBER:-}
     DELIVERY=${DELIVERY:-push}
+    ALERT_CHANNELS=${ALERT_CHANNELS:-}
     CONFIG_DIGEST=${CONFIG_DIGEST:-not-deployed}
 }
 
@@ -136,6 +140,10 @@ check_settings() {
     fi
     if [[ -n $PROJECT_NUMBER ]]; then
         [[ $PROJECT_NUMBER =~ ^[0-9]+$ ]] || die "PROJECT_NUMBER='$PROJECT_NUMBER' is not a number"
+    fi
+    if [[ -n $ALERT_CHANNELS ]]; then
+        [[ $ALERT_CHANNELS =~ ^projects/[a-z0-9-]+/notificationChannels/[0-9]+(,projects/[a-z0-9-]+/notificationChannels/[0-9]+)*$ ]] ||
+            die "ALERT_CHANNELS='$ALERT_CHANNELS' must be notification channel names (projects/P/notificationChannels/N), comma-separated"
     fi
 
     RUNTIME_SA=$RUNTIME_SA_NAME@$PROJECT_ID.iam.gserviceaccount.com
@@ -398,7 +406,8 @@ grant_iam() {
 
 infra() { # [extra APIs...]
     enable_apis pubsub.googleapis.com cloudtasks.googleapis.com redis.googleapis.com secretmanager.googleapis.com \
-        compute.googleapis.com iam.googleapis.com iamcredentials.googleapis.com "$@"
+        compute.googleapis.com iam.googleapis.com iamcredentials.googleapis.com monitoring.googleapis.com \
+        logging.googleapis.com "$@"
     project_number
     # Service agents exist once their API is used; create them now so the IAM below can name them.
     g beta services identity create --service=pubsub.googleapis.com --format=none
@@ -425,7 +434,7 @@ render_file() {
     local src=$1 dest=$2 content name
     content=$(<"$src")
     for name in PROJECT_ID PROJECT_NUMBER REGION IMAGE SERVICE NETWORK SUBNET DOMAIN PUBLIC_URL RUNTIME_SA PUSH_SA \
-        TASKS_SA MESSAGING_SINK WEBHOOK_URL CONFIG_DIGEST; do
+        TASKS_SA MESSAGING_SINK WEBHOOK_URL CONFIG_DIGEST LOG_RESOURCE; do
         content=${content//"\${$name}"/${!name:-}}
     done
     if [[ $content =~ \$\{[A-Za-z_][A-Za-z0-9_]*\} ]]; then
@@ -442,11 +451,98 @@ render_cloud_run() { # DIR
 
 render_gke() { # DIR
     local file
-    mkdir -p "$1/gke"
+    mkdir -p "$1/gke/monitoring"
     PUBLIC_URL=https://$DOMAIN
-    for file in "$DEPLOY_DIR"/gke/*.yaml; do
-        render_file "$file" "$1/gke/$(basename "$file")"
+    for file in "$DEPLOY_DIR"/gke/*.yaml "$DEPLOY_DIR"/gke/monitoring/*; do
+        render_file "$file" "$1/gke/${file#"$DEPLOY_DIR"/gke/}"
     done
+}
+
+# render_monitoring DIR TARGET: the dashboard and alert policies for TARGET, whose logs (and so the log-based
+# metrics) come from the monitored resource LOG_RESOURCE.
+# LOG_RESOURCE is read by render_file through ${!name}.
+# shellcheck disable=SC2034
+render_monitoring() {
+    local file
+    case $2 in
+        cloud-run) LOG_RESOURCE=cloud_run_revision ;;
+        gke) LOG_RESOURCE=k8s_container ;;
+        *) die "internal: no monitoring for $2" ;;
+    esac
+    mkdir -p "$1/monitoring/$2/policies"
+    for file in "$DEPLOY_DIR"/monitoring/dashboard.json "$DEPLOY_DIR"/monitoring/policies/*.json; do
+        render_file "$file" "$1/monitoring/$2/${file#"$DEPLOY_DIR"/monitoring/}"
+    done
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Monitoring: log-based metrics, the dashboard, the alert policies
+# ---------------------------------------------------------------------------------------------------------------
+# ensure_log_metric NAME DESCRIPTION FILTER
+ensure_log_metric() {
+    if exists logging metrics describe "$1"; then
+        log "updating log-based metric $1"
+        g logging metrics update "$1" --description="$2" --log-filter="$3"
+    else
+        log "creating log-based metric $1"
+        g logging metrics create "$1" --description="$2" --log-filter="$3"
+    fi
+}
+
+# display_name FILE: the displayName on the second line of a dashboard or policy file (deploy/validate.sh checks
+# that every file has it there).
+display_name() { sed -n '2s/^  "displayName": "\([^"]*\)",$/\1/p' "$1"; }
+
+ensure_monitoring() { # TARGET
+    local dir=$WORK_DIR/monitoring/$1 file name display etag channels=()
+    render_monitoring "$WORK_DIR" "$1"
+    # Counted from the consumer's structured logs, so the policies work without collecting /metrics.
+    ensure_log_metric pulsecart_quarantined "PulseCart deliveries quarantined (one per Quarantined warning)" \
+        'jsonPayload.logger:"PulseCart.Consumer" AND jsonPayload.quarantine_id:*'
+    ensure_log_metric pulsecart_reminders_dead_lettered "PulseCart cart reminders that failed for good and were quarantined" \
+        'jsonPayload.logger="PulseCart.Consumer.Reminders.ReminderCallbackHandler" AND jsonPayload.quarantine_id:* AND jsonPayload.reason=~"^reminder (failed|called back|dead-lettered)"'
+
+    name=$(g monitoring dashboards list --filter="displayName=\"$DASHBOARD_NAME\"" --format='value(name)' | sed -n 1p)
+    if [[ -z $name ]]; then
+        log "creating dashboard $DASHBOARD_NAME"
+        g monitoring dashboards create --config-from-file="$dir/dashboard.json" --format=none
+    else
+        # An update must carry the etag of the version it replaces.
+        etag=$(g monitoring dashboards describe "$name" --format='value(etag)')
+        sed "1s/^{$/{\"etag\": \"$etag\",/" "$dir/dashboard.json" >"$dir/dashboard-update.json"
+        log "updating dashboard $DASHBOARD_NAME"
+        g monitoring dashboards update "$name" --config-from-file="$dir/dashboard-update.json" --format=none
+    fi
+
+    for file in "$dir"/policies/*.json; do
+        display=$(display_name "$file")
+        [[ -n $display ]] || die "$file: no displayName on its second line"
+        name=$(g alpha monitoring policies list --filter="displayName=\"$display\"" --format='value(name)' | sed -n 1p)
+        if [[ -z $name ]]; then
+            [[ -z $ALERT_CHANNELS ]] || channels=(--notification-channels="$ALERT_CHANNELS")
+            log "creating alert policy $display"
+            g alpha monitoring policies create --policy-from-file="$file" "${channels[@]}" --format=none
+        else
+            [[ -z $ALERT_CHANNELS ]] || channels=(--set-notification-channels="$ALERT_CHANNELS")
+            log "updating alert policy $display"
+            g alpha monitoring policies update "$name" --policy-from-file="$file" "${channels[@]}" --format=none
+        fi
+    done
+}
+
+# GKE with the Prometheus Operator: a ServiceMonitor, PrometheusRule alerts and the Grafana dashboard (gke/monitoring/).
+# /metrics needs the operator credential, so the scraper gets the operator token in a Secret of its own (through a
+# file, never a command line). Skipped where the operator's CRDs are not installed: Autopilot has none by default.
+ensure_gke_prometheus() {
+    if ! kubectl --context="$KUBE_CONTEXT" get crd prometheusrules.monitoring.coreos.com servicemonitors.monitoring.coreos.com \
+        >/dev/null 2>&1; then
+        log "no Prometheus Operator on $GKE_CLUSTER: gke/monitoring/ not applied (Cloud Monitoring covers the alerts)"
+        return 0
+    fi
+    secret_value "$OPERATOR_TOKEN_SECRET" >"$WORK_DIR/metrics-token" || die "secret $OPERATOR_TOKEN_SECRET has no value"
+    log "$(kubectl --context="$KUBE_CONTEXT" -n "$K8S_NAMESPACE" create secret generic "$METRICS_SCRAPE_SECRET" \
+        --from-file=token="$WORK_DIR/metrics-token" --dry-run=client -o yaml | kubectl --context="$KUBE_CONTEXT" apply -f -)"
+    kubectl --context="$KUBE_CONTEXT" apply -k "$WORK_DIR/gke/monitoring"
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -487,6 +583,7 @@ deploy_cloud_run() {
         remove_eventarc_trigger
         ensure_push_subscription "$PUBLIC_URL/consumer/push"
     fi
+    ensure_monitoring cloud-run
     summary
 }
 
@@ -553,6 +650,8 @@ deploy_gke() {
     kubectl --context="$KUBE_CONTEXT" -n "$K8S_NAMESPACE" rollout status deployment/pulsecart-consumer --timeout=600s
 
     ensure_push_subscription "$PUBLIC_URL/consumer/push"
+    ensure_gke_prometheus
+    ensure_monitoring gke
     summary
     log "DNS: point $DOMAIN (A record) at $GATEWAY_IP. The certificate becomes ACTIVE once it resolves (up to an"
     log "hour); until then pushes fail and Pub/Sub keeps retrying them (nothing is lost)."
@@ -609,8 +708,8 @@ main() {
             esac
             project_number
             mkdir -p "$out"
-            [[ $target == gke ]] || render_cloud_run "$out"
-            [[ $target == cloud-run ]] || render_gke "$out"
+            [[ $target == gke ]] || { render_cloud_run "$out" && render_monitoring "$out" cloud-run; }
+            [[ $target == cloud-run ]] || { render_gke "$out" && render_monitoring "$out" gke; }
             log "rendered $target into $out"
             ;;
         status) status ;;

@@ -6,12 +6,15 @@
 #   3. deploy/gcp.sh render: the manifests filled in with example values (no placeholder left)
 #   4. kubectl kustomize of the rendered gke/ (when kubectl is on the machine)
 #   5. every YAML document, committed, rendered and kustomized: strict parse, apiVersion/kind/metadata.name,
-#      the JSON schema of its kind (kubernetes-models: Kubernetes, Gateway API, GKE, Knative), and the project's
-#      rules (tools/validate-manifests.mjs); then broken copies must be rejected
+#      the JSON schema of its kind (kubernetes-models: Kubernetes, Gateway API, GKE, Knative, Prometheus Operator),
+#      and the project's rules (tools/validate-manifests.mjs), which also cover the Cloud Monitoring dashboard and
+#      alert policies and the Grafana dashboard, every PromQL query parsed; then broken copies must be rejected
 #   6. deploy/gcp.sh run end to end against stand-ins for gcloud and kubectl (tools/fakes), twice: the first run
 #      must create every resource with the agreed settings, the second must create nothing (idempotent)
 #   7. every gcloud command line those runs produced, parsed by the real gcloud (when installed) with no
-#      credentials: an unknown flag or a malformed value is an error; nothing is sent anywhere
+#      credentials: an unknown flag or a malformed value is an error; nothing is sent anywhere. The dashboard and
+#      alert policy files are read into the Cloud SDK's own API messages (tools/monitoring-check.py): a field the
+#      API does not have is an error
 #
 # Installs what it lacks: yamllint and shellcheck (apt-get, as root), the npm packages pinned in
 # tools/package-lock.json (into tools/node_modules). After that it runs offline, in well under a minute.
@@ -124,7 +127,8 @@ for bad in PROJECT_ID=Bad_Project REGION=europe IMAGE='img with space' DOMAIN=no
 done
 ok "invalid settings are refused"
 
-KUSTOMIZED=
+KUSTOMIZED=''
+KUSTOMIZED_MONITORING=''
 step "kubectl kustomize"
 if ! command -v kubectl >/dev/null 2>&1; then
     echo "   skipped: kubectl is not installed (it comes with the Cloud SDK)"
@@ -136,11 +140,19 @@ else
         cat "$WORK/kustomize.log" >&2
         fail "kubectl kustomize"
     fi
+    if kubectl kustomize "$WORK/rendered/gke/monitoring" >"$WORK/kustomized-monitoring.yaml" 2>"$WORK/kustomize.log"; then
+        KUSTOMIZED_MONITORING=$WORK/kustomized-monitoring.yaml
+        ok "$(grep -c '^kind:' "$KUSTOMIZED_MONITORING") monitoring objects built (gke/monitoring)"
+    else
+        cat "$WORK/kustomize.log" >&2
+        fail "kubectl kustomize gke/monitoring"
+    fi
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
 step "manifests"
-if (cd "$TOOLS" && node validate-manifests.mjs "$DEPLOY_DIR" "$WORK/rendered" ${KUSTOMIZED:+"$KUSTOMIZED"}); then
+if (cd "$TOOLS" && node validate-manifests.mjs "$DEPLOY_DIR" "$WORK/rendered" ${KUSTOMIZED:+"$KUSTOMIZED"} \
+    ${KUSTOMIZED_MONITORING:+"$KUSTOMIZED_MONITORING"}); then
     :
 else
     fail "manifests"
@@ -161,7 +173,11 @@ broken "no POD_IP" gke/deployment.yaml 's/name: POD_IP/name: POD_ADDRESS/'
 broken "silo label differs from ORLEANS_CLUSTER_ID" gke/deployment.yaml 's|orleans/clusterId: pulsecart|orleans/clusterId: other|'
 broken "a duplicate key" gke/service.yaml 's/^  type: ClusterIP/  type: ClusterIP\n  type: NodePort/'
 broken "an unknown kind" gke/poddisruptionbudget.yaml 's/kind: PodDisruptionBudget/kind: PodDisruptionBudgett/'
-ok "6 broken copies rejected"
+broken "a PromQL syntax error in an alert policy" monitoring/gke/policies/push-5xx-rate.json 's/> 0.05/> > 0.05/'
+broken "an alert missing from the PrometheusRule" gke/monitoring/prometheusrule.yaml 's/alert: PulseCartPausedTooLong/alert: PulseCartPaused/'
+broken "/metrics scraped without the operator credential" gke/monitoring/servicemonitor.yaml 's/name: pulsecart-metrics-scrape/name: pulsecart-secrets/'
+broken "a policy reading log-based metrics from the other platform" monitoring/cloud-run/policies/quarantine-growing.json 's/cloud_run_revision/k8s_container/'
+ok "10 broken copies rejected"
 
 # ---------------------------------------------------------------------------------------------------------------
 step "deploy/gcp.sh against stand-ins for gcloud and kubectl"
@@ -215,6 +231,12 @@ for target in cloud-run gke; do
     must_not_log "$first" "projects add-iam-policy-binding" "grants a project-wide role (everything is per resource)"
     must_not_log "$first" "fake-redis-auth-string|password=" "puts a secret on a command line"
     must_not_log "$first" "secrets add-iam-policy-binding pulsecart-operator-token " "lets the runtime read the operator token itself"
+    must_log "$first" "logging metrics create pulsecart_quarantined --description=.* --log-filter=" "creates the log-based metric of quarantined deliveries"
+    must_log "$first" "logging metrics create pulsecart_reminders_dead_lettered " "creates the log-based metric of dead-lettered reminders"
+    must_log "$first" "monitoring dashboards create --config-from-file=[^ ]*/monitoring/$target/dashboard.json" "creates the dashboard"
+    for policy in push-5xx-rate push-p99-near-ack-deadline quarantine-growing dead-letters reminders-dead-lettered paused-too-long; do
+        must_log "$first" "alpha monitoring policies create --policy-from-file=[^ ]*/monitoring/$target/policies/$policy.json" "creates the alert policy $policy"
+    done
     if [[ $target == cloud-run ]]; then
         must_log "$first" "run services replace .*/cloud-run/service.yaml --region=europe-west1" "deploys the Cloud Run service"
         for sa in pulsecart-pusher pulsecart-tasks; do
@@ -228,7 +250,11 @@ for target in cloud-run gke; do
         must_log "$first" "kubectl --context=gke_${P}_europe-west1_pulsecart apply -k " "applies the kustomization"
         must_log "$first" "rollout status deployment/pulsecart-consumer" "waits for the rollout"
         must_not_log "$first" "rollout restart" "restarts pods on a first deployment"
-        [[ -z $REAL_KUBECTL || -s $FAKE_DIR/kustomized.yaml ]] || fail "gke: kubectl apply -k built nothing"
+        must_log "$first" "kubectl .* get crd prometheusrules.monitoring.coreos.com" "looks for the Prometheus Operator"
+        must_log "$first" "create secret generic pulsecart-metrics-scrape --from-file=token=" "gives the scraper the operator credential through a file"
+        must_log "$first" "kubectl --context=gke_${P}_europe-west1_pulsecart apply -k [^ ]*/gke/monitoring" "applies gke/monitoring"
+        [[ -z $REAL_KUBECTL || -s $FAKE_DIR/kustomized-gke.yaml ]] || fail "gke: kubectl apply -k built nothing"
+        [[ -z $REAL_KUBECTL || -s $FAKE_DIR/kustomized-monitoring.yaml ]] || fail "gke: kubectl apply -k gke/monitoring built nothing"
     fi
 
     if ! run_fake "$second" "$target"; then
@@ -241,6 +267,9 @@ for target in cloud-run gke; do
     must_not_log "$second" "secrets versions add" "adds a secret version with nothing changed"
     must_log "$second" "pubsub subscriptions update pulsecart-consumer --push-endpoint=$url/consumer/push" "updates the push subscription"
     must_log "$second" "tasks queues update pulsecart-cart-reminders" "updates the queue"
+    must_log "$second" "monitoring dashboards update projects/my-shop-prod/dashboards/[^ ]+ --config-from-file=" "updates the dashboard it created"
+    must_log "$second" "alpha monitoring policies update projects/my-shop-prod/alertPolicies/[^ ]+ --policy-from-file=[^ ]*/paused-too-long.json" "updates the alert policies"
+    must_log "$second" "logging metrics update pulsecart_quarantined " "updates the log-based metrics"
     if [[ $target == cloud-run ]]; then
         # The read-only commands, for the gcloud check below.
         run_fake "$second" status || fail "gcp.sh status failed: $(tail -3 "$second.out")"
@@ -304,7 +333,9 @@ else
     # the rendered one (the script's own temporary copy is gone). The last line must be rejected: it proves the
     # check can fail.
     cat "$WORK"/*-[12].log | grep '^gcloud ' | sort -u |
-        sed "s|/[^ ]*/cloud-run/service.yaml|$WORK/rendered/cloud-run/service.yaml|" >"$WORK/gcloud-lines"
+        sed -e "s|/[^ ]*/cloud-run/service.yaml|$WORK/rendered/cloud-run/service.yaml|" \
+            -e "s#/[^ ]*/monitoring/\(cloud-run\|gke\)/#$WORK/rendered/monitoring/\1/#" \
+            -e "s|/dashboard-update.json|/dashboard.json|" >"$WORK/gcloud-lines"
     echo "gcloud --project=my-shop-prod pubsub topics create canary --no-such-flag=1" >>"$WORK/gcloud-lines"
     "$sdk_python" "$TOOLS/gcloud-parse-check.py" "$sdk_root" "$WORK/gcloud-lines" >"$WORK/gcloud-parse.log" 2>&1 || true
     total=$(($(wc -l <"$WORK/gcloud-lines") - 1))
@@ -313,6 +344,19 @@ else
     else
         grep -v -- '--no-such-flag\|unrecognized arguments: --no-such-flag' "$WORK/gcloud-parse.log" >&2 || true
         fail "gcloud rejected command lines of deploy/gcp.sh (or the check itself did not work)"
+    fi
+    # The monitoring files as the API will read them; a copy with a misspelt field must be refused.
+    cp "$WORK/rendered/monitoring/gke/policies/dead-letters.json" "$WORK/misspelt-policy.json"
+    sed -i 's/"evaluationInterval"/"evaluationIntervall"/' "$WORK/misspelt-policy.json"
+    if "$sdk_python" "$TOOLS/monitoring-check.py" "$sdk_root" "$WORK"/rendered/monitoring/*/dashboard.json \
+        "$WORK"/rendered/monitoring/*/policies/*.json >"$WORK/monitoring-check.log" 2>&1; then
+        ok "$(grep -c '^ok ' "$WORK/monitoring-check.log") dashboard and alert policy files read into the API's messages"
+    else
+        cat "$WORK/monitoring-check.log" >&2
+        fail "the monitoring files do not fit the Cloud Monitoring API"
+    fi
+    if "$sdk_python" "$TOOLS/monitoring-check.py" "$sdk_root" "$WORK/misspelt-policy.json" >/dev/null 2>&1; then
+        fail "monitoring-check.py accepted a misspelt field"
     fi
 fi
 

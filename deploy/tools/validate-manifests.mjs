@@ -1,18 +1,21 @@
 // Offline validation of deploy/ manifests, run by deploy/validate.sh.
 //
-//   node validate-manifests.mjs DEPLOY_DIR RENDERED_DIR [KUSTOMIZED_YAML]
+//   node validate-manifests.mjs DEPLOY_DIR RENDERED_DIR [KUSTOMIZED_YAML [KUSTOMIZED_MONITORING_YAML]]
 //
 // Every YAML document under DEPLOY_DIR (as committed, with ${...} placeholders), under RENDERED_DIR (filled in by
 // `deploy/gcp.sh render all`) and in KUSTOMIZED_YAML (`kubectl kustomize` of the rendered gke/) is parsed strictly
 // (duplicate keys are errors), must name apiVersion, kind and metadata.name, and is checked against the JSON schema
 // of its kind from the kubernetes-models packages (Kubernetes, Gateway API, GKE, Knative). Then the project's own
-// rules: what the Cloud Run service and the GKE objects must say for PulseCart Consumer to run as designed.
+// rules: what the Cloud Run service and the GKE objects must say for PulseCart Consumer to run as designed. The
+// monitoring files (Cloud Monitoring dashboard and alert policies, the PrometheusRule, the Grafana dashboard) are
+// checked too: their shape, what they must cover, and every PromQL query parsed by Prometheus' own grammar.
 // Prints every problem found and exits 1 if there was any.
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { join, relative, basename, dirname } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { parser as promql } from "@prometheus-io/lezer-promql";
 
-const [deployDir, renderedDir, kustomizedFile] = process.argv.slice(2);
+const [deployDir, renderedDir, kustomizedFile, kustomizedMonitoringFile] = process.argv.slice(2);
 if (!deployDir || !renderedDir) {
   console.error("usage: node validate-manifests.mjs DEPLOY_DIR RENDERED_DIR [KUSTOMIZED_YAML]");
   process.exit(2);
@@ -76,6 +79,7 @@ const schemaModules = {
   "networking.gke.io/v1": "@kubernetes-models/gke/networking.gke.io/v1",
   "cloud.google.com/v1": "@kubernetes-models/gke/cloud.google.com/v1",
   "serving.knative.dev/v1": "@kubernetes-models/knative/serving.knative.dev/v1",
+  "monitoring.coreos.com/v1": "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1",
 };
 const moduleCache = new Map();
 
@@ -411,6 +415,137 @@ function compareEnv(cloudRunEnv, gkeEnv, label) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Monitoring
+// ---------------------------------------------------------------------------------------------------------------
+/** Parses a PromQL expression with Prometheus' grammar; Grafana's $__rate_interval stands for a real range. */
+function checkPromQL(query, where) {
+  checks++;
+  if (typeof query !== "string" || !query.trim()) {
+    problem(where, "an empty PromQL query");
+    return;
+  }
+  const text = query.replaceAll("$__rate_interval", "5m");
+  let errorAt = -1;
+  promql.parse(text).iterate({ enter: (node) => { if (node.type.isError && errorAt < 0) errorAt = node.from; } });
+  if (errorAt >= 0) problem(where, `PromQL does not parse near "${text.slice(Math.max(0, errorAt - 20), errorAt + 20)}": ${text}`);
+}
+
+function readJson(path, where) {
+  checks++;
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    problem(where, `not JSON: ${error.message}`);
+    return null;
+  }
+}
+
+const policyFiles = {
+  "push-5xx-rate.json": /response_class="remote_server_5xx"/,
+  "push-p99-near-ack-deadline.json": /push_request_latencies_bucket/,
+  "quarantine-growing.json": /user_pulsecart_quarantined/,
+  "dead-letters.json": /subscription_dead_letter_message_count/,
+  "reminders-dead-lettered.json": /user_pulsecart_reminders_dead_lettered/,
+  "paused-too-long.json": /pulsecart_pause_active/,
+};
+const ackDeadlineSeconds = 60; // = ACK_DEADLINE_SECONDS in deploy/gcp.sh
+
+/** The Cloud Monitoring dashboard and alert policies in DIR (committed, or rendered for one target). */
+function checkCloudMonitoring(dir, label, logResource) {
+  if (!expect(existsSync(join(dir, "dashboard.json")), label, "dashboard.json is missing")) return;
+  const dashboard = readJson(join(dir, "dashboard.json"), `${label}/dashboard.json`);
+  if (dashboard) {
+    const where = `${label}/dashboard.json`;
+    expect(dashboard.displayName === "PulseCart Consumer", where, "displayName must be PulseCart Consumer (DASHBOARD_NAME in gcp.sh)");
+    expect(!dashboard.name && !dashboard.etag, where, "name and etag are Google's to set");
+    const tiles = dashboard.mosaicLayout?.tiles ?? [];
+    expect(tiles.length >= 6, where, "the dashboard needs its charts");
+    for (const [i, tile] of tiles.entries()) {
+      expect(tile.xPos + tile.width <= dashboard.mosaicLayout.columns, where, `tile ${i} is wider than the layout`);
+      for (const dataSet of tile.widget?.xyChart?.dataSets ?? []) checkPromQL(dataSet.timeSeriesQuery?.prometheusQuery, `${where} tile ${i}`);
+    }
+  }
+  const policies = join(dir, "policies");
+  const names = existsSync(policies) ? readdirSync(policies).filter((f) => f.endsWith(".json")).sort() : [];
+  expect(JSON.stringify(names) === JSON.stringify(Object.keys(policyFiles).sort()), label,
+    `policies must be exactly ${Object.keys(policyFiles).join(", ")}; found ${names.join(", ")}`);
+  const displayNames = new Set();
+  for (const name of names) {
+    const where = `${label}/policies/${name}`;
+    const text = readFileSync(join(policies, name), "utf8");
+    expect(/^\{\n  "displayName": "[^"]+",\n/.test(text), where, 'the displayName must be on line 2 as `  "displayName": "…",` (gcp.sh finds existing policies by it)');
+    const policy = readJson(join(policies, name), where);
+    if (!policy) continue;
+    expect(!displayNames.has(policy.displayName), where, "two policies share a displayName");
+    displayNames.add(policy.displayName);
+    expect(policy.documentation?.content?.length > 40, where, "documentation.content must tell the person paged what to do");
+    expect(["CRITICAL", "ERROR", "WARNING"].includes(policy.severity), where, "severity must be CRITICAL, ERROR or WARNING");
+    expect(!policy.notificationChannels, where, "notification channels come from ALERT_CHANNELS, not the file");
+    const conditions = policy.conditions ?? [];
+    if (!expect(conditions.length === 1, where, "exactly one condition")) continue;
+    const promqlCondition = conditions[0].conditionPrometheusQueryLanguage;
+    if (!expect(promqlCondition, where, "the condition must be conditionPrometheusQueryLanguage")) continue;
+    checkPromQL(promqlCondition.query, where);
+    expect(policyFiles[name]?.test(promqlCondition.query), where, `the query must use ${policyFiles[name]}`);
+    expect(/^\d+s$/.test(promqlCondition.duration ?? "") && /^\d+s$/.test(promqlCondition.evaluationInterval ?? ""), where,
+      "duration and evaluationInterval must be seconds like 300s");
+    if (/subscription_/.test(promqlCondition.query)) {
+      expect(/subscription_id="pulsecart-consumer"/.test(promqlCondition.query), where, "Pub/Sub queries must name the push subscription pulsecart-consumer");
+    }
+    if (name === "push-p99-near-ack-deadline.json") {
+      const threshold = Number(/>\s*([0-9.e]+)\s*$/.exec(promqlCondition.query)?.[1]);
+      expect(threshold > 0 && threshold < ackDeadlineSeconds * 1e6, where, `the p99 threshold (µs) must be below the ${ackDeadlineSeconds} s ack deadline`);
+    }
+    if (logResource && /logging_googleapis_com:user_/.test(promqlCondition.query)) {
+      expect(promqlCondition.query.includes(`monitored_resource="${logResource}"`), where, `log-based metrics must be read from ${logResource}`);
+    }
+  }
+}
+
+/** The Prometheus Operator objects in gke/monitoring (ServiceMonitor, PrometheusRule) and the Grafana dashboard. */
+function checkPrometheusOperator(docs, label, service) {
+  const monitor = one(docs, "monitoring.coreos.com/v1", "ServiceMonitor", null, label);
+  if (monitor && service) {
+    const spec = monitor.value.spec ?? {};
+    expect(matchesLabels(spec.selector?.matchLabels, service.value.metadata?.labels), monitor.where, "selector must match the Service's labels");
+    const endpoint = (spec.endpoints ?? [])[0];
+    expect((service.value.spec?.ports ?? []).some((p) => p.name === endpoint?.port), monitor.where, "endpoint port must be a named port of the Service");
+    expect(endpoint?.path === "/metrics", monitor.where, "endpoint path must be /metrics");
+    expect(endpoint?.authorization?.credentials?.name === "pulsecart-metrics-scrape" && endpoint?.authorization?.credentials?.key === "token",
+      monitor.where, "/metrics needs the operator credential: authorization from secret pulsecart-metrics-scrape, key token");
+  }
+  const rule = one(docs, "monitoring.coreos.com/v1", "PrometheusRule", null, label);
+  if (rule) {
+    const rules = (rule.value.spec?.groups ?? []).flatMap((group) => group.rules ?? []);
+    const alerts = rules.map((r) => r.alert).sort();
+    const wanted = ["PulseCartDeadLetters", "PulseCartPausedTooLong", "PulseCartPushP99NearAckDeadline", "PulseCartPushes5xx",
+      "PulseCartQuarantineGrowing", "PulseCartRemindersDeadLettered"];
+    expect(JSON.stringify(alerts) === JSON.stringify(wanted), rule.where, `alerts must be ${wanted.join(", ")}; found ${alerts.join(", ")}`);
+    for (const r of rules) {
+      checkPromQL(r.expr, `${rule.where} ${r.alert}`);
+      expect(r.labels?.severity && r.annotations?.summary, `${rule.where} ${r.alert}`, "needs labels.severity and annotations.summary");
+    }
+  }
+}
+
+function checkGrafana(path, label) {
+  if (!expect(existsSync(path), label, "grafana-dashboard.json is missing")) return;
+  const dashboard = readJson(path, label);
+  if (!dashboard) return;
+  expect(dashboard.uid && dashboard.title, label, "a Grafana dashboard needs uid and title");
+  expect((dashboard.templating?.list ?? []).some((v) => v.name === "datasource" && v.type === "datasource" && v.query === "prometheus"), label,
+    "a datasource variable of type prometheus must pick the Prometheus to read");
+  const panels = dashboard.panels ?? [];
+  expect(panels.length >= 6, label, "the dashboard needs its panels");
+  for (const panel of panels) {
+    const where = `${label} panel "${panel.title}"`;
+    expect(panel.datasource?.uid === "$datasource", where, "panels read the $datasource variable");
+    expect((panel.targets ?? []).length > 0, where, "a panel without a query");
+    for (const target of panel.targets ?? []) checkPromQL(target.expr, where);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Run
 // ---------------------------------------------------------------------------------------------------------------
 async function checkTree(root, label, rendered) {
@@ -430,9 +565,18 @@ async function checkTree(root, label, rendered) {
   }
   const inDir = (sub) => all.filter((doc) => relative(root, doc.path).startsWith(`${sub}/`));
   const cloudRunEnv = checkCloudRun(inDir("cloud-run"), `${label}/cloud-run`, rendered);
-  const gkeEnv = checkGke(inDir("gke").filter((doc) => doc.value.kind !== "Kustomization"), `${label}/gke`, rendered);
+  const gkeDocs = inDir("gke").filter((doc) => doc.value.kind !== "Kustomization");
+  const gkeEnv = checkGke(gkeDocs, `${label}/gke`, rendered);
   checkKustomization(join(root, "gke"), `${label}/gke`);
   compareEnv(cloudRunEnv, gkeEnv, label);
+  checkPrometheusOperator(gkeDocs, `${label}/gke/monitoring`, find(gkeDocs, "v1", "Service")[0]);
+  checkGrafana(join(root, "gke", "monitoring", "grafana-dashboard.json"), `${label}/gke/monitoring/grafana-dashboard.json`);
+  if (rendered) {
+    checkCloudMonitoring(join(root, "monitoring", "cloud-run"), `${label}/monitoring/cloud-run`, "cloud_run_revision");
+    checkCloudMonitoring(join(root, "monitoring", "gke"), `${label}/monitoring/gke`, "k8s_container");
+  } else {
+    checkCloudMonitoring(join(root, "monitoring"), `${label}/monitoring`, null);
+  }
   return all.length;
 }
 
@@ -447,6 +591,24 @@ if (kustomizedFile) {
   }
   checkGke(built, "kustomized", true);
   builtCount = built.length;
+}
+if (kustomizedMonitoringFile) {
+  const built = load(kustomizedMonitoringFile, "kustomized/gke/monitoring");
+  for (const doc of built) {
+    await validateSchema(doc);
+    expect(doc.value.metadata?.namespace === "pulsecart", doc.where, "must be in namespace pulsecart");
+  }
+  const configMap = one(built, "v1", "ConfigMap", "pulsecart-grafana-dashboard", "kustomized/gke/monitoring");
+  if (configMap) {
+    expect(configMap.value.metadata?.labels?.grafana_dashboard === "1", configMap.where, 'Grafana finds dashboards by the label grafana_dashboard: "1"');
+    checks++;
+    try {
+      JSON.parse(configMap.value.data?.["pulsecart-consumer.json"] ?? "");
+    } catch {
+      problem(configMap.where, "data pulsecart-consumer.json must be the dashboard's JSON");
+    }
+  }
+  builtCount += built.length;
 }
 
 if (problems.length) {

@@ -1,6 +1,5 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
+using System.Text.Json.Nodes;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
@@ -9,8 +8,9 @@ namespace PulseCart.Consumer.Tests;
 
 /// <summary>
 /// The operator surface as a person sees it, in headless Chromium (Debian's chromium and chromium-driver): the Orleans
-/// Dashboard lists our grains, the operator page shows the quarantine, and its Replay button works once the cause is fixed.
-/// Screenshots land in <c>screenshots/</c> beside the test assembly.
+/// Dashboard lists our grains; the operator page draws its charts, groups the quarantine by cause, replays one entry and
+/// then its whole group with counts, discards another group, edits and replays one entry, and lists every action in
+/// the audit. Screenshots land in <c>screenshots/</c> beside the test assembly.
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class OperatorPageBrowserTests(RedisFixture redis)
@@ -18,48 +18,112 @@ public sealed class OperatorPageBrowserTests(RedisFixture redis)
     private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
     [Fact]
-    public async Task OperatorSeesTrafficAndReplaysAQuarantinedMessageOnceItsCauseIsFixed()
+    public async Task OperatorSeesTrafficAndFixesTheQuarantineByCauseInBulkAndOneByOne()
     {
         var settings = new Dictionary<string, string?> { ["PulseCart:Redis"] = redis.Server.ConnectionString };
-        var unsignedOrder = Push.NewId("o-unsigned");
-        var unsigned = Push.Envelope(Push.OrderPlaced(Push.NewId("e"), unsignedOrder, "u-unsigned"));
+        var attribute = "sig" + string.Concat(Guid.NewGuid().ToString("N").Select(c => (char)('a' + (c % 26))));
+        var unsignedOrders = Enumerable.Range(0, 3).Select(_ => Push.NewId("o-unsigned")).ToList();
 
-        // The publisher forgot to sign: with signatures required, the message is kept in the quarantine.
-        await using (var strict = new ConsumerFactory(new Dictionary<string, string?>(settings) { ["PulseCart:Push:SignatureSecret"] = "s3cret" }))
+        // The publisher forgot to sign: with signatures required, its messages are kept in the quarantine.
+        await using (var strict = new ConsumerFactory(new Dictionary<string, string?>(settings)
         {
-            Assert.Equal("quarantined", (await strict.CreateClient().SendAsync(unsigned)).Outcome());
+            ["PulseCart:Push:SignatureSecret"] = "s3cret",
+            ["PulseCart:Push:SignatureAttribute"] = attribute,
+        }))
+        {
+            var strictClient = strict.CreateClient();
+            foreach (var order in unsignedOrders)
+            {
+                Assert.Equal("quarantined", (await strictClient.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-unsigned"))).Outcome());
+            }
         }
 
-        // The fix: this consumer no longer requires signatures. It shares the quarantine through Redis.
+        // The fix: this consumer no longer requires signatures. It shares the quarantine through Redis. Two more causes
+        // arrive: a publisher on a version nobody supports, and an order without its recipient.
         await using var consumer = new ConsumerFactory(settings);
         var client = consumer.CreateClient();
         await DriveTrafficAsync(client);
+        var futureType = Push.NewId("test.future");
+        foreach (var version in new[] { 2, 3 })
+        {
+            await client.PushAsync(Push.Event(futureType, Push.NewId("e"), Push.T0, "u-1", new JsonObject()).With(e => e["event_version"] = version));
+        }
+
+        var orphanOrder = Push.NewId("o-orphan");
+        await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), orphanOrder, "u-1").With(e => e.Remove("user_id")));
+        var signatureGroup = (await client.GroupsAsync("source=push")).Single(g => g.GetProperty("cause").GetString()!.Contains(attribute)).GetProperty("group").GetString();
+        var versionGroup = (await client.GroupsAsync($"event_type={futureType}")).Single().GetProperty("group").GetString();
         var baseUrl = $"http://127.0.0.1:{consumer.Port}";
 
         using var browser = StartChromium();
         var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(30));
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException), typeof(InvalidOperationException));
 
         browser.Navigate().GoToUrl($"{baseUrl}/dashboard/#/grains");
         wait.Until(page => page.PageSource.Contains("CartGrain") && page.PageSource.Contains("OrderGrain"));
         Save(browser, "dashboard.png");
 
         browser.Navigate().GoToUrl($"{baseUrl}/ops/");
-        wait.Until(page => page.FindElement(By.Id("quarantine")).Text.Contains("message signature missing"));
-        var quarantine = browser.FindElement(By.Id("quarantine")).Text;
-        Assert.Contains("message.data is not valid base64", quarantine);
+        wait.Until(page => page.FindElement(By.Id("groups")).Text.Contains($"message signature missing (attribute {attribute})"));
+        wait.Until(page => page.FindElements(By.CssSelector("#chart-deliveries polyline[data-series='processed']")).Count == 1);
+        Assert.Contains("message.data is not valid base64", browser.FindElement(By.Id("quarantine")).Text);
+        Assert.Contains("event_version … is not supported (expected …)", browser.FindElement(By.Id("groups")).Text);
         Assert.Contains("processed", browser.FindElement(By.Id("outcomes")).Text);
         Assert.Contains("order_confirmation", browser.FindElement(By.Id("messages")).Text);
         wait.Until(page => page.FindElement(By.Id("reminders")).Text.Contains("c-browser"));
+        Assert.Single(browser.FindElements(By.CssSelector("#chart-reminders polyline[data-series='scheduled']")));
+        Assert.Single(browser.FindElements(By.CssSelector("#chart-quarantine polyline[data-series='entries']")));
         Save(browser, "operator-page.png");
 
-        var row = browser.FindElements(By.CssSelector("#quarantine tbody tr")).First(r => r.Text.Contains("message signature missing"));
-        row.FindElement(By.TagName("button")).Click();
-        wait.Until(page => page.FindElement(By.Id("quarantine")).Text.Contains("replayed: processed"));
-        Save(browser, "operator-page-after-replay.png");
+        // One entry by hand, then the rest of its cause in bulk: the one already replayed is not sent again.
+        // The page re-renders its tables every 5 s: a click finds its element afresh (the wait ignores stale ones).
+        void Click(Func<IWebElement> element) => wait.Until(_ =>
+        {
+            element().Click();
+            return true;
+        });
 
-        Assert.Single(consumer.SentWithKey($"order_confirmation:{unsignedOrder}"));
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/ops/orders/{unsignedOrder}")).StatusCode);
+        Click(() => Row(browser, unsignedOrders[0]).FindElement(By.TagName("button")));
+        wait.Until(_ => Row(browser, unsignedOrders[0]).Text.Contains("replayed: processed"));
+        Click(() => GroupButton(browser, signatureGroup, "replay-group"));
+        wait.Until(page => page.FindElement(By.Id("job")).Text.Contains("done"));
+        var replayJob = browser.FindElement(By.Id("job")).Text;
+        Assert.Contains("processed 2", replayJob);
+        Assert.Contains("already replayed 1", replayJob);
+        Save(browser, "operator-page-after-bulk-replay.png", "by-cause");
+
+        // The unsupported version is not ours to fix: discard its group (two clicks), which keeps the entries, marked.
+        Click(() => GroupButton(browser, versionGroup, "discard-group"));
+        wait.Until(_ => GroupButton(browser, versionGroup, "discard-group").Text == "Confirm discard");
+        Click(() => GroupButton(browser, versionGroup, "discard-group"));
+        wait.Until(page => page.FindElement(By.Id("job")).Text.Contains("discarded 2"));
+
+        // The order without a recipient: edit the event inside the push and replay it.
+        Click(() => Row(browser, orphanOrder).FindElements(By.TagName("button")).Single(b => b.Text == "Edit"));
+        var editor = wait.Until(page => page.FindElement(By.Id("editor-body")) is { Displayed: true } box && box.GetDomProperty("value")!.Contains(orphanOrder) ? box : null)!;
+        var fixedEvent = JsonNode.Parse(editor.GetDomProperty("value")!)!.AsObject().With(e => e["user_id"] = "u-found");
+        ((IJavaScriptExecutor)browser).ExecuteScript("arguments[0].value = arguments[1]", editor, fixedEvent.ToJsonString());
+        Save(browser, "operator-page-editing.png", "editor");
+        Click(() => browser.FindElement(By.Id("editor-save")));
+        wait.Until(_ => Row(browser, orphanOrder).Text.Contains("replayed: processed"));
+
+        wait.Until(page => page.FindElement(By.Id("audit")).Text is var audit
+            && audit.Contains("edit_replay") && audit.Contains("discard") && audit.Contains($"quarantine entry") && audit.Contains("processed 2"));
+        var auditText = browser.FindElement(By.Id("audit")).Text;
+        Assert.Contains("development-loopback", auditText);
+        Assert.Contains("discarded 2", auditText);
+        Save(browser, "operator-page-after-actions.png", "audit-section");
+
+        Assert.All(unsignedOrders, order => Assert.Single(consumer.SentWithKey($"order_confirmation:{order}")));
+        Assert.Equal("u-found", Assert.Single(consumer.SentWithKey($"order_confirmation:{orphanOrder}")).GetProperty("user_id").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/ops/orders/{orphanOrder}")).StatusCode);
     }
+
+    private static IWebElement Row(ChromeDriver browser, string text) =>
+        browser.FindElements(By.CssSelector("#quarantine tbody tr")).Single(row => row.Text.Contains(text));
+
+    private static IWebElement GroupButton(ChromeDriver browser, string? group, string kind) =>
+        browser.FindElement(By.CssSelector($"#groups button.{kind}[data-group='{group}']"));
 
     private static async Task DriveTrafficAsync(HttpClient client)
     {
@@ -87,8 +151,13 @@ public sealed class OperatorPageBrowserTests(RedisFixture redis)
         return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
     }
 
-    private static void Save(ChromeDriver browser, string name)
+    private static void Save(ChromeDriver browser, string name, string? section = null)
     {
+        if (section is not null)
+        {
+            browser.ExecuteScript("document.getElementById(arguments[0]).scrollIntoView()", section);
+        }
+
         Directory.CreateDirectory(Screenshots);
         browser.GetScreenshot().SaveAsFile(Path.Combine(Screenshots, name));
     }

@@ -62,6 +62,7 @@ public static class PulseCartHosting
         builder.Services.AddSingleton<ReminderCallbackHandler>();
         builder.Services.AddSingleton<ConsumerMetrics>();
         builder.Services.AddSingleton<RecentActivity>();
+        builder.Services.AddOperatorActions(redis is not null);
 
         AddValidatedOptions<WarmUpOptions>(builder.Services, WarmUpOptions.Section);
         builder.Services.AddSingleton<WarmUp>();

@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using PulseCart.Abstractions.Carts;
 using PulseCart.Abstractions.Orders;
+using PulseCart.Consumer.Audit;
+using PulseCart.Consumer.Charts;
 using PulseCart.Grains.Messaging;
 using PulseCart.Consumer.Ops;
 using PulseCart.Consumer.Quarantine;
@@ -24,6 +26,14 @@ namespace PulseCart.Consumer.Json;
 [JsonSerializable(typeof(AuthProblem))]
 [JsonSerializable(typeof(OpsSummary))]
 [JsonSerializable(typeof(ReplayResult))]
+[JsonSerializable(typeof(DiscardResult))]
+[JsonSerializable(typeof(QuarantineSelection))]
+[JsonSerializable(typeof(QuarantineGroups))]
+[JsonSerializable(typeof(BulkJob))]
+[JsonSerializable(typeof(IReadOnlyList<BulkJob>))]
+[JsonSerializable(typeof(AuditEntry))]
+[JsonSerializable(typeof(AuditPage))]
+[JsonSerializable(typeof(ChartData))]
 [JsonSerializable(typeof(IReadOnlyList<PendingReminder>))]
 public sealed partial class PulseCartJsonContext : JsonSerializerContext
 {

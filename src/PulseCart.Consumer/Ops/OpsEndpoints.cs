@@ -1,10 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using PulseCart.Abstractions.Carts;
 using PulseCart.Abstractions.Orders;
+using PulseCart.Consumer.Audit;
+using PulseCart.Consumer.Charts;
 using PulseCart.Consumer.Events;
-using PulseCart.Consumer.PubSub;
-using PulseCart.Consumer.Quarantine;
-using PulseCart.Consumer.Reminders;
 using PulseCart.Consumer.Telemetry;
 using PulseCart.Google.CloudTasks;
 using PulseCart.Consumer.Security;
@@ -13,9 +12,7 @@ namespace PulseCart.Consumer.Ops;
 
 public sealed record OpsSummary(IReadOnlyDictionary<string, int> RecentByOutcome, IReadOnlyList<RecentEvent> RecentEvents, IReadOnlyList<RecentMessage> RecentMessages);
 
-public sealed record ReplayResult(string Id, string Outcome, string? Reason);
-
-/// <summary>Read-only JSON for operators. Everything hangs off one route group so it is protected in one place.</summary>
+/// <summary>JSON and pictures for operators. Everything hangs off one route group so it is protected in one place.</summary>
 public static class OpsEndpoints
 {
     /// <summary>
@@ -31,9 +28,10 @@ public static class OpsEndpoints
         ops.MapGet("/reminders", ListRemindersAsync);
         ops.MapGet("/carts/{cartId}", GetCartAsync);
         ops.MapGet("/orders/{orderId}", GetOrderAsync);
-        ops.MapGet("/quarantine", ListQuarantineAsync);
-        ops.MapGet("/quarantine/{id}/body", GetQuarantinedBodyAsync);
-        ops.MapPost("/quarantine/{id}/replay", ReplayAsync).DisableAntiforgery();
+        ops.MapGet("/audit", ListAuditAsync);
+        ops.MapGet("/charts", GetCharts);
+        ops.MapGet("/charts/{name}.svg", GetChart);
+        ops.MapQuarantineEndpoints();
         operators.MapPrometheusScrapingEndpoint("/metrics");
         operators.MapPulseCartDashboard(app.Configuration);
         return operators;
@@ -59,48 +57,6 @@ public static class OpsEndpoints
         }
     }
 
-    /// <summary>
-    /// Sends a quarantined delivery through the same routing and dedup again, once its cause is fixed. A delivery
-    /// that is still unusable answers 422 with the reason; a transient failure 503; either way nothing is marked.
-    /// </summary>
-    public static async Task<Results<Ok<ReplayResult>, NotFound, UnprocessableEntity<ReplayResult>, ProblemHttpResult>> ReplayAsync(
-        string id,
-        IQuarantine quarantine,
-        PushHandler pushes,
-        ReminderCallbackHandler reminders,
-        TimeProvider time,
-        CancellationToken cancellationToken)
-    {
-        if (await quarantine.GetAsync(id, cancellationToken) is not { } entry)
-        {
-            return TypedResults.NotFound();
-        }
-
-        try
-        {
-            var (outcome, reason) = entry.Source == "task"
-                ? (await reminders.ReplayAsync(entry.Body, cancellationToken), null)
-                : await ReplayPushAsync(pushes, entry, cancellationToken);
-            if (reason is not null)
-            {
-                return TypedResults.UnprocessableEntity(new ReplayResult(id, outcome, reason));
-            }
-
-            await quarantine.MarkReplayedAsync(id, time.GetUtcNow(), outcome, cancellationToken);
-            return TypedResults.Ok(new ReplayResult(id, outcome, null));
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            return TypedResults.Problem($"replay failed, try again: {exception.GetType().Name}", statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-    }
-
-    private static async Task<(string Outcome, string? Reason)> ReplayPushAsync(PushHandler pushes, QuarantineEntry entry, CancellationToken cancellationToken)
-    {
-        var result = await pushes.ReplayAsync(entry.Body, cancellationToken);
-        return (result.Outcome.ToString().ToLowerInvariant(), result.Reason);
-    }
-
     public static async Task<Results<Ok<CartView>, NotFound, BadRequest<string>>> GetCartAsync(string cartId, IGrainFactory grains)
     {
         if (!EventParser.IsUsableId(cartId))
@@ -123,28 +79,36 @@ public static class OpsEndpoints
         return order is null ? TypedResults.NotFound() : TypedResults.Ok(order);
     }
 
-    /// <summary>One page of the quarantine, newest first; bodies are cut to a preview (each has its own URL).</summary>
-    public static async Task<Ok<QuarantinePage>> ListQuarantineAsync(
-        IQuarantine quarantine, CancellationToken cancellationToken, int offset = 0, int limit = 100)
+    /// <summary>What operators did, newest first: who, when, what, to what, and what came of it.</summary>
+    public static async Task<Ok<AuditPage>> ListAuditAsync(IAuditLog audit, CancellationToken cancellationToken, int offset = 0, int limit = 100)
     {
         offset = Math.Max(offset, 0);
         limit = Math.Clamp(limit, 1, 1_000);
-        var entries = await quarantine.ListAsync(offset, limit, cancellationToken);
-        var stats = quarantine.Stats() ?? new QuarantineStats(0, 0, 0);
-        return TypedResults.Ok(new QuarantinePage(
-            entries.Select(entry => entry.ToListing()).ToList(), offset, entries.Count == limit ? offset + limit : null, stats));
+        var entries = await audit.ListAsync(offset, limit, cancellationToken);
+        return TypedResults.Ok(new AuditPage(entries, offset, entries.Count == limit ? offset + limit : null));
     }
 
-    /// <summary>A quarantined body exactly as received: text when it is UTF-8, otherwise bytes.</summary>
-    public static async Task<Results<FileContentHttpResult, NotFound>> GetQuarantinedBodyAsync(
-        string id, IQuarantine quarantine, CancellationToken cancellationToken)
+    /// <summary>The last hour of this process per minute: deliveries and reminders by outcome, quarantine size.</summary>
+    public static Ok<ChartData> GetCharts(OpsCharts charts)
     {
-        if (await quarantine.GetAsync(id, cancellationToken) is not { } entry)
-        {
-            return TypedResults.NotFound();
-        }
+        charts.SampleQuarantine();
+        return TypedResults.Ok(charts.LastHour());
+    }
 
-        var contentType = System.Text.Unicode.Utf8.IsValid(entry.Body.Span) ? "text/plain; charset=utf-8" : "application/octet-stream";
-        return TypedResults.File(entry.Body.ToArray(), contentType);
+    /// <summary>One chart as SVG: <c>deliveries</c>, <c>reminders</c> or <c>quarantine</c>.</summary>
+    public static Results<ContentHttpResult, NotFound> GetChart(string name, OpsCharts charts)
+    {
+        charts.SampleQuarantine();
+        var data = charts.LastHour();
+        static IReadOnlyList<(string, IReadOnlyList<long?>)> Lines(IReadOnlyDictionary<string, long[]> series) =>
+            series.Select(pair => (pair.Key, (IReadOnlyList<long?>)pair.Value.Select(v => (long?)v).ToArray())).ToList();
+        var svg = name switch
+        {
+            "deliveries" => SvgChart.Render("chart-deliveries", "Deliveries per minute by outcome (this instance)", data.From, Lines(data.Deliveries)),
+            "reminders" => SvgChart.Render("chart-reminders", "Reminders per minute (this instance)", data.From, Lines(data.Reminders)),
+            "quarantine" => SvgChart.Render("chart-quarantine", "Quarantine size (entries kept)", data.From, [("entries", data.QuarantineSize)], gauge: true),
+            _ => null,
+        };
+        return svg is null ? TypedResults.NotFound() : TypedResults.Content(svg, "image/svg+xml; charset=utf-8");
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 
 namespace PulseCart.Consumer.Quarantine;
@@ -15,12 +16,12 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
         lock (_lock)
         {
             _entries.AddFirst(entry);
-            _bytes += entry.BodyBytes;
+            _bytes += entry.HeldBytes;
 
             // The newest entry stays even when it alone exceeds the byte bound: it was just acknowledged.
             while (_entries.Count > 1 && (_entries.Count > options.Value.MaxEntries || _bytes > options.Value.MaxBytes))
             {
-                _bytes -= _entries.Last!.Value.BodyBytes;
+                _bytes -= _entries.Last!.Value.HeldBytes;
                 _entries.RemoveLast();
                 _evicted++;
             }
@@ -37,28 +38,50 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
         }
     }
 
+    public async IAsyncEnumerable<QuarantineEntry> ScanAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        List<QuarantineEntry> snapshot;
+        lock (_lock)
+        {
+            snapshot = [.. _entries];
+        }
+
+        foreach (var entry in snapshot)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return entry;
+        }
+
+        await Task.CompletedTask;
+    }
+
     public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
-            return Task.FromResult(_entries.FirstOrDefault(entry => entry.Id == id));
+            return Task.FromResult(Find(id)?.Value);
         }
     }
 
-    public Task MarkReplayedAsync(string id, DateTimeOffset at, string outcome, CancellationToken cancellationToken = default)
+    public Task<QuarantineEntry?> UpdateAsync(string id, Func<QuarantineEntry, QuarantineEntry> change, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
-            for (var node = _entries.First; node is not null; node = node.Next)
+            if (Find(id) is not { } node)
             {
-                if (node.Value.Id == id)
-                {
-                    node.Value = node.Value with { ReplayedAt = at, ReplayOutcome = outcome };
-                }
+                return Task.FromResult<QuarantineEntry?>(null);
             }
-        }
 
-        return Task.CompletedTask;
+            var changed = change(node.Value);
+            if (!ReferenceEquals(changed, node.Value))
+            {
+                changed = changed with { EditedBytes = changed.EditedAt is null ? 0 : changed.EditedBody.Length };
+                _bytes += changed.HeldBytes - node.Value.HeldBytes;
+                node.Value = changed;
+            }
+
+            return Task.FromResult<QuarantineEntry?>(changed);
+        }
     }
 
     public QuarantineStats? Stats()
@@ -67,5 +90,18 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
         {
             return new QuarantineStats(_entries.Count, _bytes, _evicted);
         }
+    }
+
+    private LinkedListNode<QuarantineEntry>? Find(string id)
+    {
+        for (var node = _entries.First; node is not null; node = node.Next)
+        {
+            if (node.Value.Id == id)
+            {
+                return node;
+            }
+        }
+
+        return null;
     }
 }

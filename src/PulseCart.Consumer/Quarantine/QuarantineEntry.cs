@@ -6,7 +6,8 @@ namespace PulseCart.Consumer.Quarantine;
 
 /// <summary>
 /// A delivery that can never be processed: acknowledged so Pub/Sub stops retrying, and kept here with
-/// its reason and raw body, byte for byte, so an operator can see it, fix the cause and replay it.
+/// its reason and raw body, byte for byte, so an operator can see it, fix the cause and replay it. What operators did
+/// with it (replayed, discarded, edited) is kept on the entry too: nothing is ever deleted but by the bounds.
 /// </summary>
 public sealed record QuarantineEntry(
     string Id,
@@ -19,18 +20,47 @@ public sealed record QuarantineEntry(
     string? EventType,
     [property: JsonIgnore] ReadOnlyMemory<byte> Body,
     DateTimeOffset? ReplayedAt = null,
-    string? ReplayOutcome = null)
+    string? ReplayOutcome = null,
+    string? CartId = null,
+    string? OrderId = null,
+    string? ReplayedBy = null,
+    DateTimeOffset? DiscardedAt = null,
+    string? DiscardedBy = null,
+    DateTimeOffset? EditedAt = null,
+    string? EditedBy = null,
+    int EditedBytes = 0)
 {
     /// <summary>How much of a body a listing shows; the whole body has a URL of its own.</summary>
     public const int PreviewBytes = 2_048;
 
     public int BodyBytes => Body.Length;
 
+    /// <summary>The body an operator edited, kept beside the original; empty unless <see cref="EditedAt"/> is set.</summary>
+    [JsonIgnore]
+    public ReadOnlyMemory<byte> EditedBody { get; init; }
+
+    /// <summary>What a replay sends: the operator's edit when there is one, else the body as received.</summary>
+    [JsonIgnore]
+    public ReadOnlyMemory<byte> BodyToReplay => EditedAt is null ? Body : EditedBody;
+
+    /// <summary>Bytes this entry holds against <see cref="QuarantineOptions.MaxBytes"/>.</summary>
+    [JsonIgnore]
+    public long HeldBytes => Body.Length + EditedBytes;
+
+    /// <summary>open (nothing done yet, or a replay that did not take), replayed or discarded.</summary>
+    [JsonIgnore]
+    public string State => ReplayedAt is not null ? QuarantineStates.Replayed : DiscardedAt is not null ? QuarantineStates.Discarded : QuarantineStates.Open;
+
     /// <summary>A new entry keeping its own copy of <paramref name="body"/>, so a replay sends the same bytes.</summary>
     public static QuarantineEntry Create(
         DateTimeOffset receivedAt, string source, string reason, string? messageId, string? subscription,
-        string? eventId, string? eventType, ReadOnlySpan<byte> body) =>
-        new(Guid.CreateVersion7().ToString("N"), receivedAt, source, reason, messageId, subscription, eventId, eventType, body.ToArray());
+        string? eventId, string? eventType, ReadOnlySpan<byte> body)
+    {
+        var copy = body.ToArray();
+        var (cartId, orderId) = QuarantineKeys.Read(source, copy);
+        return new(Guid.CreateVersion7().ToString("N"), receivedAt, source, reason, messageId, subscription, eventId, eventType, copy,
+            CartId: cartId, OrderId: orderId);
+    }
 
     /// <summary>The entry as a listing shows it: the start of the body as text (or base64 when it is not UTF-8).</summary>
     public QuarantineListing ToListing()
@@ -54,10 +84,20 @@ public sealed record QuarantineEntry(
             preview = Convert.ToBase64String(head);
         }
 
+        var cause = QuarantineCauses.Normalise(Reason);
         return new QuarantineListing(
             Id, ReceivedAt, Source, Reason, MessageId, Subscription, EventId, EventType,
-            BodyBytes, isText ? "utf-8" : "base64", preview, head.Length < Body.Length, ReplayedAt, ReplayOutcome);
+            BodyBytes, isText ? "utf-8" : "base64", preview, head.Length < Body.Length, ReplayedAt, ReplayOutcome,
+            CartId, OrderId, cause, QuarantineCauses.Key(cause), State, ReplayedBy, DiscardedAt, DiscardedBy, EditedAt, EditedBy,
+            EditedAt is null ? null : EditedBytes);
     }
+}
+
+public static class QuarantineStates
+{
+    public const string Open = "open";
+    public const string Replayed = "replayed";
+    public const string Discarded = "discarded";
 }
 
 /// <summary>One entry in a listing: everything but the full body, which is at <c>/ops/quarantine/{id}/body</c>.</summary>
@@ -75,7 +115,18 @@ public sealed record QuarantineListing(
     string BodyPreview,
     bool BodyTruncated,
     DateTimeOffset? ReplayedAt,
-    string? ReplayOutcome);
+    string? ReplayOutcome,
+    string? CartId,
+    string? OrderId,
+    string Cause,
+    string Group,
+    string State,
+    string? ReplayedBy,
+    DateTimeOffset? DiscardedAt,
+    string? DiscardedBy,
+    DateTimeOffset? EditedAt,
+    string? EditedBy,
+    int? EditedBytes);
 
 /// <summary>One page of the quarantine, newest first, with what it holds in all.</summary>
 public sealed record QuarantinePage(IReadOnlyList<QuarantineListing> Entries, int Offset, int? NextOffset, QuarantineStats Stats);
@@ -94,10 +145,19 @@ public interface IQuarantine
     /// <summary>Entries newest first, skipping <paramref name="offset"/>.</summary>
     Task<IReadOnlyList<QuarantineEntry>> ListAsync(int offset, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>Every entry newest first, for grouping and selecting; bodies may be left out (read one with <see cref="GetAsync"/>).</summary>
+    IAsyncEnumerable<QuarantineEntry> ScanAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The entry with its body and any edited body, or null when it is not (or no longer) kept.</summary>
     Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default);
 
-    /// <summary>Records that an operator replayed the entry and what came of it; the entry stays for the record.</summary>
-    Task MarkReplayedAsync(string id, DateTimeOffset at, string outcome, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Applies <paramref name="change"/> to the entry as one step even when other silos change it at the same time
+    /// (the change may be called again on the newer entry). Returning the entry unchanged writes nothing; an
+    /// <see cref="QuarantineEntry.EditedBody"/> in the result is kept beside the original. Returns the entry as kept
+    /// afterwards, or null when it is not kept.
+    /// </summary>
+    Task<QuarantineEntry?> UpdateAsync(string id, Func<QuarantineEntry, QuarantineEntry> change, CancellationToken cancellationToken = default);
 
     /// <summary>Counts for the page and the gauges; null when the store cannot say right now.</summary>
     QuarantineStats? Stats();

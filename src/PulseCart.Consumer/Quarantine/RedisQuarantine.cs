@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -7,14 +8,16 @@ using StackExchange.Redis;
 namespace PulseCart.Consumer.Quarantine;
 
 /// <summary>
-/// Shared by every silo of the cluster: each entry's metadata (JSON) and body (bytes) in two hashes by id, their order
-/// in a list (LPUSH: newest first), and running totals of body bytes and evictions. One script adds and trims, so the
-/// bounds hold however many silos add at once.
+/// Shared by every silo of the cluster: each entry's metadata (JSON), body (bytes) and operator-edited body in three
+/// hashes by id, their order in a list (LPUSH: newest first), and running totals of body bytes and evictions. One
+/// script adds and trims, so the bounds hold however many silos add at once; operators' changes to an entry are
+/// transactions conditional on the metadata they read, so two silos acting on one entry cannot overwrite each other.
 /// </summary>
 public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<QuarantineOptions> options) : IQuarantine
 {
     public static readonly RedisKey Entries = "pulsecart:quarantine:entries";
     public static readonly RedisKey Bodies = "pulsecart:quarantine:bodies";
+    public static readonly RedisKey Edited = "pulsecart:quarantine:edited";
     public static readonly RedisKey Order = "pulsecart:quarantine:order";
     public static readonly RedisKey TotalBytes = "pulsecart:quarantine:bytes";
     public static readonly RedisKey Evicted = "pulsecart:quarantine:evicted";
@@ -29,9 +32,10 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
         local evicted = 0
         while count > 1 and (count > tonumber(@maxEntries) or bytes > tonumber(@maxBytes)) do
           local oldest = redis.call('RPOP', @order)
-          bytes = redis.call('DECRBY', @totalBytes, redis.call('HSTRLEN', @bodies, oldest))
+          bytes = redis.call('DECRBY', @totalBytes, redis.call('HSTRLEN', @bodies, oldest) + redis.call('HSTRLEN', @edited, oldest))
           redis.call('HDEL', @entries, oldest)
           redis.call('HDEL', @bodies, oldest)
+          redis.call('HDEL', @edited, oldest)
           count = count - 1
           evicted = evicted + 1
         end
@@ -45,6 +49,7 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
         {
             entries = Entries,
             bodies = Bodies,
+            edited = Edited,
             order = Order,
             totalBytes = TotalBytes,
             evicted = Evicted,
@@ -80,21 +85,80 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
         return entries;
     }
 
+    public async IAsyncEnumerable<QuarantineEntry> ScanAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // In pages of ids, metadata only: bodies can be megabytes each, and grouping needs none of them.
+        const int Page = 500;
+        var database = redis.GetDatabase();
+        for (long start = 0; ; start += Page)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var ids = await database.ListRangeAsync(Order, start, start + Page - 1);
+            RedisValue[] metadata = ids.Length == 0 ? [] : await database.HashGetAsync(Entries, ids);
+            foreach (var json in metadata)
+            {
+                if (json.HasValue)
+                {
+                    yield return Deserialize(json!, RedisValue.Null);
+                }
+            }
+
+            if (ids.Length < Page)
+            {
+                yield break;
+            }
+        }
+    }
+
     public async Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
         var database = redis.GetDatabase();
         var metadata = database.HashGetAsync(Entries, id);
         var body = database.HashGetAsync(Bodies, id);
-        return (await metadata).HasValue ? Deserialize((await metadata)!, await body) : null;
+        var edited = database.HashGetAsync(Edited, id);
+        if (!(await metadata).HasValue)
+        {
+            return null;
+        }
+
+        var entry = Deserialize((await metadata)!, await body);
+        return (await edited).HasValue ? entry with { EditedBody = (byte[])(await edited)! } : entry;
     }
 
-    public async Task MarkReplayedAsync(string id, DateTimeOffset at, string outcome, CancellationToken cancellationToken = default)
+    public async Task<QuarantineEntry?> UpdateAsync(string id, Func<QuarantineEntry, QuarantineEntry> change, CancellationToken cancellationToken = default)
     {
-        var metadata = await redis.GetDatabase().HashGetAsync(Entries, id);
-        if (metadata.HasValue)
+        var database = redis.GetDatabase();
+        while (true)
         {
-            var entry = Deserialize(metadata!, RedisValue.Null) with { ReplayedAt = at, ReplayOutcome = outcome };
-            await redis.GetDatabase().HashSetAsync(Entries, id, Serialize(entry));
+            cancellationToken.ThrowIfCancellationRequested();
+            var metadata = await database.HashGetAsync(Entries, id);
+            if (!metadata.HasValue)
+            {
+                return null;
+            }
+
+            var entry = Deserialize(metadata!, RedisValue.Null);
+            var changed = change(entry);
+            if (ReferenceEquals(changed, entry))
+            {
+                return entry;
+            }
+
+            var editChanged = changed.EditedAt != entry.EditedAt;
+            changed = changed with { EditedBytes = changed.EditedAt is null ? 0 : editChanged ? changed.EditedBody.Length : entry.EditedBytes };
+            var transaction = database.CreateTransaction();
+            transaction.AddCondition(Condition.HashEqual(Entries, id, metadata));
+            _ = transaction.HashSetAsync(Entries, id, Serialize(changed));
+            if (editChanged)
+            {
+                _ = transaction.HashSetAsync(Edited, id, changed.EditedBody);
+                _ = transaction.StringIncrementAsync(TotalBytes, changed.EditedBytes - entry.EditedBytes);
+            }
+
+            if (await transaction.ExecuteAsync())
+            {
+                return changed;
+            }
         }
     }
 

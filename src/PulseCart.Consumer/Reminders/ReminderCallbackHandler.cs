@@ -25,11 +25,17 @@ public sealed class ReminderCallbackHandler(
     public const string RetryCountHeader = "X-CloudTasks-TaskRetryCount";
     public const string TaskNameHeader = "X-CloudTasks-TaskName";
 
-    /// <summary>An operator's replay: the cart re-checks as on a callback that is not the last attempt.</summary>
+    /// <summary>
+    /// An operator's replay: the cart re-checks as on a callback that is not the last attempt. A callback still
+    /// unusable (<c>quarantined</c>, <c>dead_lettered</c>) is reported, not quarantined a second time.
+    /// </summary>
     public Task<string> ReplayAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
-        HandleAsync(body, new HeaderDictionary(), cancellationToken);
+        HandleAsync(body, new HeaderDictionary(), quarantineUnusable: false, cancellationToken);
 
-    public async Task<string> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken)
+    public Task<string> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
+        HandleAsync(body, headers, quarantineUnusable: true, cancellationToken);
+
+    private async Task<string> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, bool quarantineUnusable, CancellationToken cancellationToken)
     {
         using var activity = ConsumerMetrics.Traces.StartActivity("pulsecart.reminder");
         var taskName = headers[TaskNameHeader].ToString();
@@ -37,7 +43,7 @@ public sealed class ReminderCallbackHandler(
         var callback = Parse(body, out var rejection);
         if (callback is null)
         {
-            await QuarantineAsync(body, rejection!, taskName, null, cancellationToken);
+            await QuarantineAsync(quarantineUnusable, body, rejection!, taskName, null, cancellationToken);
             return "quarantined";
         }
 
@@ -54,7 +60,7 @@ public sealed class ReminderCallbackHandler(
         {
             // The queue will not call again, or calling again would fail the same way: keep the reminder where an
             // operator sees it (and can replay it) rather than let it vanish or loop.
-            await QuarantineAsync(body, $"reminder failed {(isLastAttempt ? "on its last attempt" : "deterministically")}: {exception.GetType().Name}: {exception.Message}", taskName, callback, cancellationToken);
+            await QuarantineAsync(quarantineUnusable, body, $"reminder failed {(isLastAttempt ? "on its last attempt" : "deterministically")}: {exception.GetType().Name}: {exception.Message}", taskName, callback, cancellationToken);
             metrics.Reminder("dead_lettered");
             return "dead_lettered";
         }
@@ -63,7 +69,7 @@ public sealed class ReminderCallbackHandler(
         {
             if (isLastAttempt)
             {
-                await QuarantineAsync(body, $"reminder called back before it was due ({result.Reason}) on the queue's last attempt", taskName, callback, cancellationToken);
+                await QuarantineAsync(quarantineUnusable, body, $"reminder called back before it was due ({result.Reason}) on the queue's last attempt", taskName, callback, cancellationToken);
                 metrics.Reminder("dead_lettered");
                 return "dead_lettered";
             }
@@ -80,7 +86,7 @@ public sealed class ReminderCallbackHandler(
             result.Outcome == ReminderOutcome.Skipped ? SkipReasonTag(result.Reason) : null);
         if (result.Outcome == ReminderOutcome.DeadLettered)
         {
-            await QuarantineAsync(body, $"reminder dead-lettered: {result.Reason}", taskName, callback, cancellationToken);
+            await QuarantineAsync(quarantineUnusable, body, $"reminder dead-lettered: {result.Reason}", taskName, callback, cancellationToken);
         }
 
         return JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString());
@@ -122,8 +128,14 @@ public sealed class ReminderCallbackHandler(
     }
 
     private async Task QuarantineAsync(
+        bool quarantineUnusable,
         ReadOnlyMemory<byte> body, string reason, string taskName, CartReminderCallback? callback, CancellationToken cancellationToken)
     {
+        if (!quarantineUnusable)
+        {
+            return;
+        }
+
         var entry = QuarantineEntry.Create(time.GetUtcNow(), "task", reason, taskName, null, callback?.EventId, "cart.reminder", body.Span);
         await quarantine.AddAsync(entry, cancellationToken);
         logger.LogWarning("Quarantined reminder callback {TaskName} as {QuarantineId}: {Reason}", taskName, entry.Id, reason);

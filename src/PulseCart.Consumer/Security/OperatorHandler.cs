@@ -36,7 +36,8 @@ public sealed class OperatorHandler(
 
         if (HashMatches(token, settings.TokenSha256))
         {
-            return Success("operator-token");
+            // The name the audit gives whoever holds the shared token.
+            return Success("token");
         }
 
         if (settings.AllowedAccounts.Length > 0 && !string.IsNullOrWhiteSpace(settings.Audience) && token.Count(c => c == '.') == 2)

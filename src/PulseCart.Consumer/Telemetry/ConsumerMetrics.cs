@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using PulseCart.Abstractions.Events;
+using PulseCart.Consumer.Charts;
 using PulseCart.Consumer.Quarantine;
 
 namespace PulseCart.Consumer.Telemetry;
@@ -19,9 +20,11 @@ public sealed class ConsumerMetrics
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _messages;
     private readonly Counter<long> _reminders;
+    private readonly OpsCharts _charts;
 
-    public ConsumerMetrics(IMeterFactory meterFactory, IQuarantine quarantine)
+    public ConsumerMetrics(IMeterFactory meterFactory, IQuarantine quarantine, OpsCharts charts)
     {
+        _charts = charts;
         var meter = meterFactory.Create(MeterName);
         _received = meter.CreateCounter<long>("pulsecart.push.received", unit: "{message}",
             description: "Push deliveries by event type and outcome (processed, duplicate, stale, ignored, quarantined, failed, unauthorised)");
@@ -63,6 +66,7 @@ public sealed class ConsumerMetrics
         var tags = new TagList { { "event_type", type }, { "outcome", outcome } };
         _received.Add(1, tags);
         _duration.Record(elapsed.TotalSeconds, tags);
+        _charts.Delivery(outcome);
     }
 
     public void MessageSent(string template, string sink) =>
@@ -72,5 +76,6 @@ public sealed class ConsumerMetrics
     {
         Interlocked.Increment(ref _deliveries);
         _reminders.Add(1, new TagList { { "outcome", outcome }, { "reason", reason ?? "" } });
+        _charts.Reminder(outcome);
     }
 }

@@ -1,0 +1,31 @@
+using PulseCart.Consumer.Audit;
+using PulseCart.Consumer.Charts;
+
+namespace PulseCart.Consumer.Ops;
+
+public static class OperatorActionsRegistration
+{
+    /// <summary>
+    /// What operators act with: the quarantine actions and bulk jobs, the audit (in Redis when the quarantine is, so
+    /// every silo lists the same actions; else in memory) and the per-minute series behind the page's charts.
+    /// </summary>
+    public static IServiceCollection AddOperatorActions(this IServiceCollection services, bool redis)
+    {
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        if (redis)
+        {
+            services.AddSingleton<IAuditLog, RedisAuditLog>();
+        }
+        else
+        {
+            services.AddSingleton<IAuditLog, InMemoryAuditLog>();
+        }
+
+        services.AddSingleton<OperatorAudit>();
+        services.AddSingleton<QuarantineActions>();
+        services.AddSingleton<QuarantineJobs>();
+        services.AddSingleton<OpsCharts>();
+        services.AddHostedService<QuarantineSizeSampler>();
+        return services;
+    }
+}

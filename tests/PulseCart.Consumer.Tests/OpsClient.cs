@@ -1,0 +1,55 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace PulseCart.Consumer.Tests;
+
+/// <summary>The operator API as a script would use it: listings, groups, actions, jobs and the audit.</summary>
+public static class OpsClient
+{
+    public static async Task<IReadOnlyList<JsonElement>> EntriesAsync(this HttpClient client, string query) =>
+        (await client.GetJsonAsync($"/ops/quarantine?limit=1000&{query}")).GetProperty("entries").EnumerateArray().ToList();
+
+    public static async Task<IReadOnlyList<JsonElement>> GroupsAsync(this HttpClient client, string query) =>
+        (await client.GetJsonAsync($"/ops/quarantine/groups?{query}")).GetProperty("groups").EnumerateArray().ToList();
+
+    public static async Task<IReadOnlyList<JsonElement>> AuditAsync(this HttpClient client) =>
+        (await client.GetJsonAsync("/ops/audit?limit=1000")).GetProperty("entries").EnumerateArray().ToList();
+
+    public static Task<HttpResponseMessage> ActAsync(this HttpClient client, string id, string action) =>
+        client.PostAsync($"/ops/quarantine/{id}/{action}", null);
+
+    public static Task<HttpResponseMessage> EditAsync(this HttpClient client, string id, string body) =>
+        client.PostAsync($"/ops/quarantine/{id}/edit", new StringContent(body, Encoding.UTF8, "text/plain"));
+
+    public static async Task<JsonElement> JsonAsync(this HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+
+    /// <summary>Starts a bulk action and polls its job until it is no longer running; returns the finished job.</summary>
+    public static async Task<JsonElement> BulkAsync(this HttpClient client, string action, object selection)
+    {
+        var started = await client.PostAsJsonAsync($"/ops/quarantine/{action}", selection);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var job = await started.JsonAsync();
+        Assert.Equal($"/ops/quarantine/jobs/{job.GetProperty("id").GetString()}", started.Headers.Location?.ToString());
+        for (var attempt = 0; attempt < 300 && job.GetProperty("state").GetString() == "running"; attempt++)
+        {
+            await Task.Delay(100);
+            job = await client.GetJsonAsync(started.Headers.Location!.ToString());
+        }
+
+        Assert.Equal("done", job.GetProperty("state").GetString());
+        return job;
+    }
+
+    public static int Count(this JsonElement job, string name) => job.GetProperty("counts").GetProperty(name).GetInt32();
+
+    /// <summary>An event of the contract with one property changed or removed.</summary>
+    public static JsonObject With(this JsonObject @event, Action<JsonObject> change)
+    {
+        change(@event);
+        return @event;
+    }
+}
