@@ -43,6 +43,12 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
 
             // Tests do not wait for readiness; a warm-up would only compete with them for the CPU (WarmUpTests turn it on).
             ["PulseCart:WarmUp:Events"] = "0",
+
+            // The twins' own ports (8085, 8123, …) are for a laptop; parallel test hosts would race for them.
+            ["PulseCart:Emulators:PubSub:GrpcPort"] = "0",
+            ["PulseCart:Emulators:PubSub:RestPort"] = "0",
+            ["PulseCart:Emulators:CloudTasks:GrpcPort"] = "0",
+            ["PulseCart:Emulators:CloudTasks:RestPort"] = "0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
