@@ -39,10 +39,14 @@ status=${PIPESTATUS[0]}
 set -e
 
 # The steps the Dockerfile runs (the consumer, and the standalone twins' target), proven here since no Docker daemon is at hand.
+# A failed publish prints its output, so CI shows why.
+publish() {
+  local out
+  out=$(dotnet publish "$@" -c Release -o "$(mktemp -d)" 2>&1) || { echo "$out" | tail -20; echo "tests/run.sh: dotnet publish $1 failed" >&2; return 1; }
+}
 if [ "$status" -eq 0 ]; then
-  dotnet publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release -r linux-x64 --self-contained false \
-    -p:PublishReadyToRun=true -o "$(mktemp -d)" >/dev/null || status=$?
-  dotnet publish src/PulseCart.Emulators.Host/PulseCart.Emulators.Host.csproj -c Release --no-build -o "$(mktemp -d)" >/dev/null || status=$?
+  publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -r linux-x64 --self-contained false -p:PublishReadyToRun=true || status=$?
+  publish src/PulseCart.Emulators.Host/PulseCart.Emulators.Host.csproj || status=$?
 fi
 
 # One closing line over all test projects, in the plain form CI reads.
