@@ -1,3 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
 namespace PulseCart.Consumer.Tests;
 
 public sealed class StartupValidationTests
@@ -8,6 +12,7 @@ public sealed class StartupValidationTests
     [InlineData("PulseCart:Dedup:Window", "1.00:00:00", "PulseCart:Dedup:Window")]
     [InlineData("PulseCart:Push:MaxBodyBytes", "10", "PulseCart:Push:MaxBodyBytes")]
     [InlineData("PulseCart:Cluster:SiloPort", "70000", "PulseCart:Cluster:SiloPort")]
+    [InlineData("PulseCart:Cluster:ShedActivationsAbovePercent", "99", "PulseCart:Cluster:ShedActivationsAbovePercent")]
     [InlineData("PulseCart:Messaging:Sink", "carrier-pigeon", "PulseCart:Messaging:Sink")]
     public async Task InvalidSettingStopsStartupNamingTheSetting(string key, string value, string named)
     {
@@ -21,6 +26,27 @@ public sealed class StartupValidationTests
 
         Assert.NotNull(failure);
         Assert.Contains(named, Flatten(failure));
+    }
+
+    [Theory]
+    [InlineData(null, true, 80, 70)]
+    [InlineData("60", true, 60, 50)]
+    [InlineData("0", false, 0, 0)]
+    public async Task TheSiloShedsIdleActivationsUnderMemoryPressureAsConfigured(string? percent, bool sheds, int limit, int target)
+    {
+        await using var factory = new ConsumerFactory(percent is null
+            ? []
+            : new Dictionary<string, string?> { ["PulseCart:Cluster:ShedActivationsAbovePercent"] = percent });
+        factory.CreateClient();
+
+        var collection = factory.Services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value;
+
+        Assert.Equal(sheds, collection.EnableActivationSheddingOnMemoryPressure);
+        if (sheds)
+        {
+            Assert.Equal(limit, collection.MemoryUsageLimitPercentage);
+            Assert.Equal(target, collection.MemoryUsageTargetPercentage);
+        }
     }
 
     [Theory]

@@ -53,6 +53,14 @@ public sealed partial class SiloOptions : IValidatableObject
     /// </summary>
     public string AdvertisedIp { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// Memory use, in percent of what the process may use (the container's limit, else the machine's memory), above
+    /// which the silo deactivates its least recently used carts and orders until it is 10 points lower, whatever
+    /// their age; 0 turns this off. Their state is in storage already, so a later event only reactivates them.
+    /// </summary>
+    [Range(0, 95, ErrorMessage = "PulseCart:Cluster:ShedActivationsAbovePercent must be between 0 (off) and 95.")]
+    public int ShedActivationsAbovePercent { get; set; } = 80;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!Enum.IsDefined(Mode))
