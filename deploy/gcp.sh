@@ -249,6 +249,10 @@ ensure_push_subscription() { # PUSH_URL
     # Dead-lettering: the Pub/Sub service agent acknowledges the message here and publishes it there.
     retry g pubsub subscriptions add-iam-policy-binding "$SUBSCRIPTION" \
         --member="serviceAccount:$PUBSUB_AGENT" --role=roles/pubsub.subscriber --format=none
+    # Runtime: the operators' pause switch reads this subscription's push config and detaches and restores it
+    # (pubsub.subscriptions.get and .update), on this subscription only.
+    retry g pubsub subscriptions add-iam-policy-binding "$SUBSCRIPTION" \
+        --member="serviceAccount:$RUNTIME_SA" --role=roles/pubsub.editor --format=none
 }
 
 # Eventarc, Google's recommended route from Pub/Sub to Cloud Run: the trigger makes and owns a push subscription on
@@ -393,8 +397,15 @@ grant_iam() {
         --member="serviceAccount:$RUNTIME_SA" --role=roles/cloudtasks.enqueuer --format=none
     retry g tasks queues add-iam-policy-binding "$QUEUE" --location="$REGION" \
         --member="serviceAccount:$RUNTIME_SA" --role=roles/cloudtasks.taskDeleter --format=none
-    # Runtime: a task with oidcToken.serviceAccountEmail=pulsecart-tasks needs actAs on that account.
+    # Runtime: the operators' pause switch pauses and resumes this queue (cloudtasks.queues.get, .pause, .resume; no
+    # narrower predefined role has them), on this queue only.
+    retry g tasks queues add-iam-policy-binding "$QUEUE" --location="$REGION" \
+        --member="serviceAccount:$RUNTIME_SA" --role=roles/cloudtasks.queueAdmin --format=none
+    # Runtime: a task with oidcToken.serviceAccountEmail=pulsecart-tasks needs actAs on that account, and so does
+    # restoring a push config whose OIDC token is minted as pulsecart-pusher (resume after a pause).
     retry g iam service-accounts add-iam-policy-binding "$TASKS_SA" \
+        --member="serviceAccount:$RUNTIME_SA" --role=roles/iam.serviceAccountUser --format=none
+    retry g iam service-accounts add-iam-policy-binding "$PUSH_SA" \
         --member="serviceAccount:$RUNTIME_SA" --role=roles/iam.serviceAccountUser --format=none
     # Pub/Sub service agent: mint the push OIDC tokens as pulsecart-pusher (needed for projects whose Pub/Sub
     # was enabled before April 2021; harmless otherwise), and publish dead letters.

@@ -7,6 +7,7 @@ using PulseCart.CloudTasks.Tests.Support;
 using PulseCart.Google.CloudTasks;
 using PulseCart.Google.Credentials;
 using PulseCart.Grains.Reminders;
+using QueueState = PulseCart.GoogleApis.CloudTasks.V2.Queue.Types.State;
 
 namespace PulseCart.CloudTasks.Tests;
 
@@ -214,6 +215,48 @@ public sealed class CloudTasksQueueTests
         Assert.Contains("30 days", failure.Message);
         Assert.False(failure.IsTransient);
         Assert.Empty(twin.Emulator.Attempts);
+    }
+
+    [Fact]
+    public async Task PauseResumeAndStateAreTheQueueMethodsOfTheRestApi()
+    {
+        await using var api = await CallbackServer.StartAsync();
+        api.Respond = n => new Reply(200, Body: n switch
+        {
+            0 => $$"""{"name":"{{QueuePath}}","state":"RUNNING"}""",
+            1 => $$"""{"name":"{{QueuePath}}","state":"PAUSED"}""",
+            2 => $$"""{"name":"{{QueuePath}}","state":2}""",
+            _ => $$"""{"name":"{{QueuePath}}","state":"RUNNING"}""",
+        });
+        await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), ProdQueue(), new FixedToken("token-1"));
+        var queue = client.GetRequiredService<CloudTasksQueue>();
+
+        Assert.Equal(QueueState.Running, await queue.GetStateAsync());
+        Assert.Equal(QueueState.Paused, await queue.PauseAsync());
+        Assert.Equal(QueueState.Paused, await queue.GetStateAsync());
+        Assert.Equal(QueueState.Running, await queue.ResumeAsync());
+
+        Assert.Equal(
+            [("GET", $"/v2/{QueuePath}"), ("POST", $"/v2/{QueuePath}:pause"), ("GET", $"/v2/{QueuePath}"), ("POST", $"/v2/{QueuePath}:resume")],
+            api.Received.Select(request => (request.Method, request.Path)));
+        Assert.All(api.Received, request => Assert.Equal("Bearer token-1", request.Header("Authorization")));
+        Assert.Equal("{}", api.Received[1].BodyText);
+    }
+
+    [Fact]
+    public async Task PauseRefusedForLackOfPermissionSaysSoAndIsNotRetried()
+    {
+        await using var api = await CallbackServer.StartAsync();
+        api.Respond = _ => new Reply(403, Body: GoogleError(403, "PERMISSION_DENIED", "The principal lacks cloudtasks.queues.pause"));
+        await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), ProdQueue());
+
+        var failure = await Assert.ThrowsAsync<CloudTasksRejectedException>(() => client.GetRequiredService<CloudTasksQueue>().PauseAsync());
+
+        Assert.Equal(
+            $"Cloud Tasks refused to pause dispatching on queue {QueuePath}: HTTP 403 PERMISSION_DENIED: The principal lacks cloudtasks.queues.pause",
+            failure.Message);
+        Assert.Equal(HttpStatusCode.Forbidden, failure.StatusCode);
+        Assert.Single(api.Received);
     }
 
     private static Dictionary<string, string?> ProdQueue() => new()

@@ -10,11 +10,8 @@ namespace PulseCart.Consumer.Tests;
 [Collection(AloneInTheProcess.Name)]
 public sealed partial class MonitoringNamesTests(ConsumerFixture fixture) : IClassFixture<ConsumerFixture>
 {
-    /// <summary>
-    /// Not the consumer's: exported by the pause switch once it exists (the rules and dashboards name it ahead of time),
-    /// and the log-based metrics deploy/gcp.sh creates in Cloud Logging.
-    /// </summary>
-    private static readonly string[] NotServedHere = ["pulsecart_pause_active", "pulsecart_quarantined", "pulsecart_reminders_dead_lettered"];
+    /// <summary>Not the consumer's: the log-based metrics deploy/gcp.sh creates in Cloud Logging.</summary>
+    private static readonly string[] NotServedHere = ["pulsecart_quarantined", "pulsecart_reminders_dead_lettered"];
 
     [Fact]
     public async Task EveryConsumerMetricTheDeployAlertsAndDashboardsUseIsServedAtMetrics()
@@ -24,6 +21,7 @@ public sealed partial class MonitoringNamesTests(ConsumerFixture fixture) : ICla
             .ToHashSet();
         Assert.Contains("pulsecart_push_received_total", used);
         Assert.Contains("pulsecart_push_duration_seconds_bucket", used);
+        Assert.Contains("pulsecart_pause_active", used);
 
         await fixture.Client.PushAsync(Push.OrderPlaced(Push.NewId("e"), Push.NewId("o-names"), "u-1"));
         await fixture.Client.PushAsync(Push.CartAbandoned(Push.NewId("e"), Push.NewId("c-names"), "u-1", DateTimeOffset.UtcNow));
@@ -37,6 +35,37 @@ public sealed partial class MonitoringNamesTests(ConsumerFixture fixture) : ICla
 
         var missing = used.Where(name => !Serves(metrics, name)).ToList();
         Assert.True(missing.Count == 0, $"used by deploy/ but not served at /metrics: {string.Join(", ", missing)}\n{string.Join("\n", metrics.Split('\n').Where(line => line.StartsWith("pulsecart")))}");
+    }
+
+    [Fact]
+    public async Task PauseGaugeIsOneWhilePausedAndZeroOtherwise()
+    {
+        Assert.Equal("0", await PauseGaugeAsync("0"));
+        try
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await fixture.Client.PostAsync("/ops/pause", null)).StatusCode);
+            Assert.Equal("1", await PauseGaugeAsync("1"));
+        }
+        finally
+        {
+            await fixture.Client.PostAsync("/ops/resume", null);
+        }
+
+        Assert.Equal("0", await PauseGaugeAsync("0"));
+    }
+
+    /// <summary>The gauge's value at /metrics once it reads <paramref name="expected"/>, or after 5 s whatever it reads.</summary>
+    private async Task<string?> PauseGaugeAsync(string expected)
+    {
+        string? value = null;
+        for (var attempt = 0; attempt < 25 && value != expected; attempt++)
+        {
+            await Task.Delay(attempt == 0 ? 0 : 200);
+            var match = Regex.Match(await fixture.Client.GetStringAsync("/metrics"), @"^pulsecart_pause_active(?:\{[^}]*\})? (\S+)", RegexOptions.Multiline);
+            value = match.Success ? match.Groups[1].Value : null;
+        }
+
+        return value;
     }
 
     private static bool Serves(string metrics, string name) => Regex.IsMatch(metrics, $@"^{name}[{{ ]", RegexOptions.Multiline);

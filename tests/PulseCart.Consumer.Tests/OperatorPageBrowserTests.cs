@@ -1,16 +1,20 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
+using PulseCart.Consumer.Emulators;
+using PulseCart.Emulators.CloudTasks;
+using PulseCart.Emulators.PubSub;
 
 namespace PulseCart.Consumer.Tests;
 
 /// <summary>
 /// The operator surface as a person sees it, in headless Chromium (Debian's chromium and chromium-driver): the Orleans
 /// Dashboard lists our grains; the operator page draws its charts, groups the quarantine by cause, replays one entry and
-/// then its whole group with counts, discards another group, edits and replays one entry, and lists every action in
-/// the audit. Screenshots land in <c>screenshots/</c> beside the test assembly.
+/// then its whole group with counts, discards another group, edits and replays one entry, pauses deliveries and resumes
+/// them, and lists every action in the audit. Screenshots land in <c>screenshots/</c> beside the test assembly.
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class OperatorPageBrowserTests(RedisFixture redis)
@@ -18,7 +22,7 @@ public sealed class OperatorPageBrowserTests(RedisFixture redis)
     private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
     [Fact]
-    public async Task OperatorSeesTrafficAndFixesTheQuarantineByCauseInBulkAndOneByOne()
+    public async Task OperatorSeesTrafficFixesTheQuarantineByCauseAndPausesDeliveries()
     {
         var settings = new Dictionary<string, string?> { ["PulseCart:Redis"] = redis.Server.ConnectionString };
         var attribute = "sig" + string.Concat(Guid.NewGuid().ToString("N").Select(c => (char)('a' + (c % 26))));
@@ -114,9 +118,62 @@ public sealed class OperatorPageBrowserTests(RedisFixture redis)
         Assert.Contains("discarded 2", auditText);
         Save(browser, "operator-page-after-actions.png", "audit-section");
 
+        await PauseAndResumeAsync(browser, wait, consumer, client, Click);
+
         Assert.All(unsignedOrders, order => Assert.Single(consumer.SentWithKey($"order_confirmation:{order}")));
         Assert.Equal("u-found", Assert.Single(consumer.SentWithKey($"order_confirmation:{orphanOrder}")).GetProperty("user_id").GetString());
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/ops/orders/{orphanOrder}")).StatusCode);
+    }
+
+    /// <summary>
+    /// The messaging service is down: the operator pauses. The push subscription stops pushing (its endpoint detached),
+    /// the reminder queue stops dispatching, nothing reaches the dead-letter topic; resume delivers what waited, once.
+    /// </summary>
+    private static async Task PauseAndResumeAsync(ChromeDriver browser, WebDriverWait wait, ConsumerFactory consumer, HttpClient client, Action<Func<IWebElement>> click)
+    {
+        var pubSub = consumer.Services.GetRequiredService<PubSubEmulator>();
+        var tasks = consumer.Services.GetRequiredService<CloudTasksEmulator>();
+        browser.ExecuteScript("window.scrollTo(0, 0)");
+        try
+        {
+            click(() => browser.FindElement(By.Id("pause-button")));
+            wait.Until(page => page.FindElement(By.Id("pause-state")).Text.StartsWith("Paused since", StringComparison.Ordinal));
+            wait.Until(page => page.FindElement(By.Id("pause-parts")).Text is var parts && parts.Contains("detached") && parts.Contains("not pushing") && parts.Contains("PAUSED"));
+            Assert.Equal("Resume deliveries", browser.FindElement(By.Id("pause-button")).Text);
+            Assert.False((await client.SubscriptionAsync()).GetProperty("pushConfig").TryGetProperty("pushEndpoint", out _));
+            Assert.Equal("PAUSED", await client.QueueStateAsync());
+
+            // An order published, and a cart whose reminder is already due: both wait.
+            var order = Push.NewId("o-held");
+            var messageId = await client.PublishAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-held", at: DateTimeOffset.UtcNow));
+            var cart = Push.NewId("c-held");
+            await client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, "u-held", DateTimeOffset.UtcNow - TimeSpan.FromHours(2) - TimeSpan.FromMinutes(1)));
+            var reminderId = (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
+            wait.Until(page => page.FindElement(By.Id("reminders")).Text.Contains(cart));
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.DoesNotContain(pubSub.Attempts, attempt => attempt.MessageId == messageId);
+            Assert.DoesNotContain(tasks.Attempts, attempt => attempt.TaskName.EndsWith("/" + reminderId, StringComparison.Ordinal));
+            Assert.Empty(pubSub.MessagesOf(EmbeddedPubSub.DeadLetterTopic));
+            Assert.Empty(consumer.SentWithKey($"order_confirmation:{order}"));
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+            Save(browser, "operator-page-paused.png");
+
+            click(() => browser.FindElement(By.Id("pause-button")));
+            wait.Until(page => page.FindElement(By.Id("pause-state")).Text == "Deliveries flowing");
+            wait.Until(_ => consumer.SentWithKey($"order_confirmation:{order}").Count == 1 && consumer.SentWithKey($"cart_abandonment_reminder:{reminderId}").Count == 1);
+            var push = Assert.Single(pubSub.Attempts, attempt => attempt.MessageId == messageId);
+            Assert.Equal((PushAttemptOutcome.Acknowledged, 1), (push.Outcome, push.DeliveryAttempt));
+            Assert.Empty(pubSub.MessagesOf(EmbeddedPubSub.DeadLetterTopic));
+            wait.Until(page => page.FindElement(By.Id("pause-parts")).Text.Contains("pushing to"));
+            Assert.Contains("restored the push config", browser.FindElement(By.Id("pause-result")).Text);
+            Save(browser, "operator-page-resumed.png");
+            wait.Until(page => page.FindElement(By.Id("audit")).Text is var audit && audit.Contains("pause") && audit.Contains("resume") && audit.Contains("pushes detached; reminders paused"));
+            Save(browser, "operator-page-audit-pause.png", "audit-section");
+        }
+        finally
+        {
+            await client.PostAsync("/ops/resume", null);
+        }
     }
 
     private static IWebElement Row(ChromeDriver browser, string text) =>

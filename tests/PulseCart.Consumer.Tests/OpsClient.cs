@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PulseCart.Consumer.Emulators;
 
 namespace PulseCart.Consumer.Tests;
 
@@ -43,6 +44,26 @@ public static class OpsClient
         Assert.Equal("done", job.GetProperty("state").GetString());
         return job;
     }
+
+    /// <summary>Publishes the event to the embedded Pub/Sub twin's topic, as a publisher would; returns the message id.</summary>
+    public static async Task<string> PublishAsync(this HttpClient client, JsonNode @event)
+    {
+        var data = Convert.ToBase64String(Encoding.UTF8.GetBytes(@event.ToJsonString()));
+        using var published = await client.PostAsync(
+            $"/emulators/pubsub/v1/{EmbeddedPubSub.Topic}:publish",
+            new StringContent($$"""{"messages":[{"data":"{{data}}"}]}""", Encoding.UTF8, "application/json"));
+        published.EnsureSuccessStatusCode();
+        return (await published.JsonAsync()).GetProperty("messageIds")[0].GetString()!;
+    }
+
+    /// <summary>The embedded push subscription as the twin describes it (Google's camelCase JSON).</summary>
+    public static Task<JsonElement> SubscriptionAsync(this HttpClient client) =>
+        client.GetJsonAsync($"/emulators/pubsub/v1/{EmbeddedPubSub.Subscription}");
+
+    /// <summary>The embedded reminder queue's state as the twin reports it (RUNNING or PAUSED).</summary>
+    public static async Task<string> QueueStateAsync(this HttpClient client) =>
+        (await client.GetJsonAsync($"/emulators/cloudtasks/v2/projects/{EmbeddedCloudTasks.LocalProject}/locations/{EmbeddedCloudTasks.LocalLocation}/queues/pulsecart-cart-reminders"))
+            .GetProperty("state").GetString()!;
 
     public static int Count(this JsonElement job, string name) => job.GetProperty("counts").GetProperty(name).GetInt32();
 

@@ -1,4 +1,5 @@
 using PulseCart.Emulators.PubSub;
+using PulseCart.Google.PubSub;
 
 namespace PulseCart.Consumer.Emulators;
 
@@ -47,6 +48,10 @@ public static class EmbeddedPubSub
             [$"{Subscribed}:RetryPolicy:MaximumBackoff"] = "00:10:00",
             [$"{Subscribed}:DeadLetterPolicy:DeadLetterTopic"] = DeadLetterTopic,
             [$"{Subscribed}:DeadLetterPolicy:MaxDeliveryAttempts"] = "5",
+
+            // The consumer's own Pub/Sub client (the pause switch) administers that subscription on the twin.
+            [$"{PubSubOptions.Section}:BaseUrl"] = $"{selfUrl}/emulators/pubsub",
+            [$"{PubSubOptions.Section}:Subscription"] = Subscription,
         });
 
         builder.Services.AddPubSubEmulator();

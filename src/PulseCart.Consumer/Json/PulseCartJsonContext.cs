@@ -6,6 +6,7 @@ using PulseCart.Consumer.Audit;
 using PulseCart.Consumer.Charts;
 using PulseCart.Grains.Messaging;
 using PulseCart.Consumer.Ops;
+using PulseCart.Consumer.Pause;
 using PulseCart.Consumer.Quarantine;
 using PulseCart.Google.CloudTasks;
 using PulseCart.Consumer.Security;
@@ -35,6 +36,8 @@ namespace PulseCart.Consumer.Json;
 [JsonSerializable(typeof(AuditPage))]
 [JsonSerializable(typeof(ChartData))]
 [JsonSerializable(typeof(IReadOnlyList<PendingReminder>))]
+[JsonSerializable(typeof(PauseState))]
+[JsonSerializable(typeof(PauseView))]
 public sealed partial class PulseCartJsonContext : JsonSerializerContext
 {
     /// <summary>Options for HTTP responses: the generated context first, enum values in snake_case.</summary>

@@ -5,7 +5,8 @@ namespace PulseCart.Consumer.Ops;
 /// <summary>
 /// One static page over the <c>/ops</c> JSON: what flows (charts of the last hour drawn by the service), which carts
 /// wait for a reminder, what was quarantined, why, grouped by cause (replay, discard, edit and replay; one entry or a
-/// whole group or selection), who did what (the audit), what was sent. No build step, no script from elsewhere; it
+/// whole group or selection), the pause switch (pause and resume, each part's state, a missing role), who did what (the
+/// audit), what was sent. No build step, no script from elsewhere; it
 /// refreshes itself every five seconds (not the quarantine while an entry is being edited).
 /// </summary>
 public static class OperatorPage
@@ -23,7 +24,11 @@ public static class OperatorPage
           header { background: #1d2433; color: #fff; padding: 12px 24px; display: flex; gap: 24px; align-items: baseline; }
           header h1 { font-size: 18px; margin: 0; }
           header a { color: #9cc3ff; }
-          #pause-control { margin-left: auto; }
+          #pause-control { margin-left: auto; display: flex; gap: 12px; align-items: baseline; }
+          body.paused header { background: #7a4b00; }
+          #pause-state { font-weight: 600; }
+          .part-failed { color: #b00020; font-weight: 600; } .part-detached, .part-paused { color: #7a4b00; font-weight: 600; }
+          .missing-role { color: #b00020; }
           main { padding: 16px 24px; display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
           section { background: #fff; border-radius: 8px; padding: 12px 16px; box-shadow: 0 1px 2px rgba(0,0,0,.08); overflow: auto; }
           section.wide { grid-column: 1 / -1; }
@@ -49,9 +54,15 @@ public static class OperatorPage
         </style>
         </head>
         <body>
-        <header><h1>PulseCart operations</h1><span id="updated" class="muted"></span><a href="/dashboard/">Orleans Dashboard</a><a href="/metrics">Metrics</a><div id="pause-control"></div></header>
+        <header><h1>PulseCart operations</h1><span id="updated" class="muted"></span><a href="/dashboard/">Orleans Dashboard</a><a href="/metrics">Metrics</a><div id="pause-control"><span id="pause-state"></span><button id="pause-button" type="button" data-action="pause">Pause deliveries</button></div></header>
         <main>
           <section class="wide"><h2>The last hour</h2><div id="charts" class="charts"><div id="chart-deliveries-box"></div><div id="chart-reminders-box"></div><div id="chart-quarantine-box"></div></div></section>
+          <section class="wide" id="pause-section"><h2>Pause switch</h2>
+            <table id="pause-parts"><thead><tr><th>Part</th><th>State</th><th>What it means</th><th>Google reports now</th></tr></thead><tbody></tbody></table>
+            <p id="pause-missing" class="missing-role"></p><p id="pause-result"></p>
+            <p id="pause-note" class="muted"></p>
+            <p class="muted">The switch does not answer pushes with 503: Pub/Sub counts every such answer as a delivery attempt and,
+              on its retry policy rather than Retry-After, dead-letters a message after maxDeliveryAttempts (10 with deploy/, 5 on the embedded twin).</p></section>
           <section class="wide"><h2>Recent deliveries by outcome</h2><div id="outcomes" class="tiles"></div></section>
           <section class="wide" id="by-cause"><h2>Quarantine by cause</h2><p id="quarantine-stats" class="muted"></p><div id="job"></div>
             <table id="groups"><thead><tr><th>Cause</th><th>Entries</th><th>Open</th><th>Replayed</th><th>Discarded</th><th>First seen</th><th>Last seen</th><th>Source, type</th><th></th></tr></thead><tbody></tbody></table></section>
@@ -185,6 +196,35 @@ public static class OperatorPage
             return `<button data-replay="${text(q.id)}">Replay</button><button data-discard="${text(q.id)}">Discard</button><button data-edit="${text(q.id)}" data-edited="${q.edited_at ? '1' : ''}">Edit</button>`
               + (q.edited_at ? `<div class="muted">edited by ${text(q.edited_by)} (<a href="/ops/quarantine/${encodeURIComponent(q.id)}/edited-body">edited body</a>)</div>` : '');
           }
+          function renderPause(p) {
+            document.body.classList.toggle('paused', p.paused);
+            $('pause-state').textContent = p.paused ? `Paused since ${when(p.since)} by ${p.by}` : 'Deliveries flowing';
+            $('pause-button').textContent = p.paused ? 'Resume deliveries' : 'Pause deliveries';
+            $('pause-button').dataset.action = p.paused ? 'resume' : 'pause';
+            const o = p.observed ?? {};
+            const pushesNow = o.pushes_error ? `could not read: ${o.pushes_error}` : o.pushing == null ? '' : o.pushing ? `pushing to ${o.push_endpoint}` : 'not pushing: messages wait in the subscription';
+            const queueNow = o.queue_error ? `could not read: ${o.queue_error}` : (o.queue_state ?? '');
+            const part = (name, x, flowing, now) => `<tr><td>${text(name)}</td><td class="part-${text(x?.state ?? flowing)}">${text(x?.state ?? flowing)}</td>
+              <td>${text(x?.detail ?? '')}${x?.missing_role ? `<div class="missing-role">missing role: ${text(x.missing_role)}</div>` : ''}</td><td>${text(now)}</td></tr>`;
+            document.querySelector('#pause-parts tbody').innerHTML =
+              part(`Pushes (${p.subscription ?? 'no subscription configured'})`, p.pushes, 'pushing', pushesNow) + part(`Reminders (${p.queue})`, p.reminders, 'running', queueNow);
+            $('pause-missing').textContent = p.missing_roles.length ? `The service account lacks ${p.missing_roles.join('; ')}. deploy/gcp.sh grants it.` : '';
+            $('pause-note').textContent = p.note;
+          }
+          async function togglePause() {
+            const button = $('pause-button');
+            const action = button.dataset.action;
+            button.disabled = true;
+            try {
+              const { response, body } = await post(`/ops/${action}`);
+              if (body.note) renderPause(body);
+              $('pause-result').textContent = `${action === 'pause' ? 'Pause' : 'Resume'}${response.ok ? '' : ` incomplete (${response.status})`}: ${(body.done ?? [body.detail ?? '']).join('; ')}`;
+            } finally {
+              button.disabled = false;
+            }
+            refresh();
+          }
+          $('pause-button').onclick = togglePause;
           async function refreshCharts() {
             for (const name of ['deliveries', 'reminders', 'quarantine']) {
               const response = await fetch(`/ops/charts/${name}.svg`, { credentials: 'same-origin' });
@@ -222,6 +262,11 @@ public static class OperatorPage
               $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
             } catch (error) {
               $('updated').textContent = `could not refresh: ${error.message}`;
+            }
+            try {
+              renderPause(await getJson('/ops/pause'));
+            } catch (error) {
+              $('pause-state').textContent = `pause switch unknown: ${error.message}`;
             }
             try {
               await refreshCharts();

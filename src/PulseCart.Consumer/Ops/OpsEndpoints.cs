@@ -32,6 +32,7 @@ public static class OpsEndpoints
         ops.MapGet("/charts", GetCharts);
         ops.MapGet("/charts/{name}.svg", GetChart);
         ops.MapQuarantineEndpoints();
+        ops.MapPauseEndpoints();
         operators.MapPrometheusScrapingEndpoint("/metrics");
         operators.MapPulseCartDashboard(app.Configuration);
         return operators;

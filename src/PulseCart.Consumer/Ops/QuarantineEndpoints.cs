@@ -218,7 +218,7 @@ public static class QuarantineEndpoints
     /// Operators' browsers may hold basic credentials they send anywhere: a state-changing request that a page of
     /// another origin made is refused (403). Clients that send no <c>Origin</c> (curl, scripts) are not browsers' pages.
     /// </summary>
-    private static async ValueTask<object?> SameOriginOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> SameOriginOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var request = context.HttpContext.Request;
         var origin = request.Headers.Origin.ToString();

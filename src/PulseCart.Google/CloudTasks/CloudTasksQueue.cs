@@ -68,7 +68,7 @@ public sealed partial class CloudTasksQueue(
         }
 
         var body = JsonFormatter.Default.Format(CreateRequest(task, taskName));
-        var outcome = await SendAsync(HttpMethod.Post, $"{queuePath}/tasks", body, task.ReminderId, "create", HttpStatusCode.Conflict, cancellationToken)
+        var (outcome, _) = await SendAsync(HttpMethod.Post, $"{queuePath}/tasks", body, $"create task {task.ReminderId}", HttpStatusCode.Conflict, readBody: false, cancellationToken)
             .ConfigureAwait(false);
         if (outcome == HttpStatusCode.Conflict)
         {
@@ -88,7 +88,8 @@ public sealed partial class CloudTasksQueue(
             throw new ArgumentException($"'{taskName}' is not a Cloud Tasks task name (projects/P/locations/L/queues/Q/tasks/ID).", nameof(taskName));
         }
 
-        var outcome = await SendAsync(HttpMethod.Delete, fullName, body: null, match.Groups["task"].Value, "delete", HttpStatusCode.NotFound, cancellationToken)
+        var (outcome, _) = await SendAsync(
+                HttpMethod.Delete, fullName, body: null, $"delete task {match.Groups["task"].Value}", HttpStatusCode.NotFound, readBody: false, cancellationToken)
             .ConfigureAwait(false);
         if (outcome == HttpStatusCode.NotFound)
         {
@@ -125,19 +126,21 @@ public sealed partial class CloudTasksQueue(
 
     /// <summary>
     /// Sends one API call through the resilience pipeline (retries on 429, 5xx and no answer, within
-    /// <c>TotalTimeout</c>); returns the status that ended it (a 2xx or <paramref name="alsoSuccess"/>).
+    /// <c>TotalTimeout</c>); returns the status that ended it (a 2xx or <paramref name="alsoSuccess"/>) and, with
+    /// <paramref name="readBody"/>, the answer's body. <paramref name="action"/> (<c>create task X</c>) names the call in
+    /// errors and in the retry log.
     /// </summary>
-    private async Task<HttpStatusCode> SendAsync(
+    private async Task<(HttpStatusCode Status, string? Body)> SendAsync(
         HttpMethod method,
         string resourcePath,
         string? body,
-        string taskId,
-        string operation,
+        string action,
         HttpStatusCode alsoSuccess,
+        bool readBody,
         CancellationToken cancellationToken)
     {
         var queuePath = _options.QueuePath;
-        var call = new CallRecord($"{operation} of task {taskId}", queuePath);
+        var call = new CallRecord(action, queuePath);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(CallKey, call);
         var started = timeProvider.GetTimestamp();
@@ -156,7 +159,7 @@ public sealed partial class CloudTasksQueue(
             using var response = await httpClientFactory.CreateClient(HttpClientName).SendAsync(request, cancellationToken).ConfigureAwait(false);
             if (response.IsSuccessStatusCode || response.StatusCode == alsoSuccess)
             {
-                return response.StatusCode;
+                return (response.StatusCode, readBody ? await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false) : null);
             }
 
             var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
@@ -165,23 +168,23 @@ public sealed partial class CloudTasksQueue(
             if (!IsTransient(response.StatusCode))
             {
                 throw new CloudTasksRejectedException(
-                    $"Cloud Tasks refused to {operation} task {taskId} on queue {queuePath}: {failure}", response.StatusCode, googleStatus);
+                    $"Cloud Tasks refused to {action} on queue {queuePath}: {failure}", response.StatusCode, googleStatus);
             }
 
             throw new CloudTasksException(
-                $"Cloud Tasks could not {operation} task {taskId} on queue {queuePath} after {call.Attempts} attempts: {failure} {Spent()}",
+                $"Cloud Tasks could not {action} on queue {queuePath} after {call.Attempts} attempts: {failure} {Spent()}",
                 response.StatusCode, googleStatus);
         }
         catch (HttpRequestException exception)
         {
             throw new CloudTasksException(
-                $"Cloud Tasks could not {operation} task {taskId} on queue {queuePath} after {call.Attempts} attempts: no answer ({exception.Message}) {Spent()}",
+                $"Cloud Tasks could not {action} on queue {queuePath} after {call.Attempts} attempts: no answer ({exception.Message}) {Spent()}",
                 innerException: exception);
         }
         catch (TimeoutRejectedException exception)
         {
             throw new CloudTasksException(
-                $"Cloud Tasks could not {operation} task {taskId} on queue {queuePath} after {call.Attempts} attempts: no answer in time {Spent()}",
+                $"Cloud Tasks could not {action} on queue {queuePath} after {call.Attempts} attempts: no answer in time {Spent()}",
                 innerException: exception);
         }
         finally
