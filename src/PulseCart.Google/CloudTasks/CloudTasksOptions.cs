@@ -65,11 +65,6 @@ public sealed partial class CloudTasksOptions : IValidatableObject
     /// <summary>The OIDC audience actually used: <see cref="Audience"/> or the callback URL.</summary>
     public string EffectiveAudience => string.IsNullOrWhiteSpace(Audience) ? CallbackUrl.AbsoluteUri : Audience;
 
-    /// <summary>True when <see cref="BaseUrl"/> is Google's API; any other host is an emulator and gets no credentials.</summary>
-    public bool UsesGoogleCredentials =>
-        BaseUrl.Host.Equals("googleapis.com", StringComparison.OrdinalIgnoreCase)
-        || BaseUrl.Host.EndsWith(".googleapis.com", StringComparison.OrdinalIgnoreCase);
-
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (BaseUrl is not { IsAbsoluteUri: true, Scheme: "http" or "https" })

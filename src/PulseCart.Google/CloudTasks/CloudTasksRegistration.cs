@@ -29,9 +29,7 @@ public static class CloudTasksRegistration
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IAccessTokenSource>(provider =>
-            provider.GetRequiredService<IOptions<CloudTasksOptions>>().Value.UsesGoogleCredentials
-                ? new GoogleAccessTokenSource()
-                : new NoAccessTokenSource());
+            AccessTokenSources.For(provider.GetRequiredService<IOptions<CloudTasksOptions>>().Value.BaseUrl));
 
         // The pipeline's timeouts are the only ones: HttpClient's own would cut a call short without telling why.
         services.AddHttpClient(CloudTasksQueue.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)

@@ -12,3 +12,15 @@ public sealed class NoAccessTokenSource : IAccessTokenSource
 {
     public ValueTask<string?> GetAccessTokenAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<string?>(null);
 }
+
+/// <summary>Which calls carry Google credentials: those to Google's APIs; any other host is a twin and gets none.</summary>
+public static class AccessTokenSources
+{
+    private static bool IsGoogleApi(Uri baseUrl) =>
+        baseUrl.Host.Equals("googleapis.com", StringComparison.OrdinalIgnoreCase)
+        || baseUrl.Host.EndsWith(".googleapis.com", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Application Default Credentials for Google's APIs, none for a twin.</summary>
+    public static IAccessTokenSource For(Uri baseUrl) =>
+        IsGoogleApi(baseUrl) ? new GoogleAccessTokenSource() : new NoAccessTokenSource();
+}

@@ -44,11 +44,6 @@ public sealed partial class PubSubOptions : IValidatableObject
         _ => null,
     };
 
-    /// <summary>True when <see cref="BaseUrl"/> is Google's API; any other host is a twin and gets no credentials.</summary>
-    public bool UsesGoogleCredentials =>
-        BaseUrl.Host.Equals("googleapis.com", StringComparison.OrdinalIgnoreCase)
-        || BaseUrl.Host.EndsWith(".googleapis.com", StringComparison.OrdinalIgnoreCase);
-
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (BaseUrl is not { IsAbsoluteUri: true, Scheme: "http" or "https" })

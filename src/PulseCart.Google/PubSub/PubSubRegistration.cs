@@ -21,9 +21,7 @@ public static class PubSubRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddKeyedSingleton<IAccessTokenSource>(PushSubscription.HttpClientName, (provider, _) =>
-            provider.GetRequiredService<IOptions<PubSubOptions>>().Value.UsesGoogleCredentials
-                ? new GoogleAccessTokenSource()
-                : new NoAccessTokenSource());
+            AccessTokenSources.For(provider.GetRequiredService<IOptions<PubSubOptions>>().Value.BaseUrl));
         services.AddHttpClient(PushSubscription.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .AddResilienceHandler("pubsub", (pipeline, context) =>
             {
