@@ -20,9 +20,12 @@ namespace PulseCart.Cluster.Tests;
 /// </summary>
 public sealed class RedisBackedCluster : IAsyncDisposable
 {
-    private RedisBackedCluster(InProcessTestCluster cluster, MessageLedger messages, TaskLedger tasks)
+    private readonly IConnectionMultiplexer _redis;
+
+    private RedisBackedCluster(InProcessTestCluster cluster, IConnectionMultiplexer redis, MessageLedger messages, TaskLedger tasks)
     {
         Cluster = cluster;
+        _redis = redis;
         Messages = messages;
         Tasks = tasks;
     }
@@ -37,12 +40,16 @@ public sealed class RedisBackedCluster : IAsyncDisposable
 
     public static async Task<RedisBackedCluster> StartAsync(string redisConnectionString, short silos = 3)
     {
+        // Connected and answering before any silo starts: a connection a silo opened at its first activation could still
+        // be mid-handshake when the test's first events arrive, and CI saw that fail the first state read.
+        var redis = await ConnectionMultiplexer.ConnectAsync(redisConnectionString);
+        await redis.GetDatabase().PingAsync();
         var messages = new MessageLedger();
         var tasks = new TaskLedger();
         var builder = new InProcessTestClusterBuilder(silos);
         builder.ConfigureSilo((options, silo) =>
         {
-            silo.AddPulseCartGrainStorage(_ => new RedisStateStore(ConnectionMultiplexer.Connect(redisConnectionString)));
+            silo.AddPulseCartGrainStorage(_ => new RedisStateStore(redis));
             silo.Configure<ClusterMembershipOptions>(membership =>
             {
                 // A killed silo is declared dead within a few seconds instead of the production ~30 s, so a test that
@@ -61,7 +68,7 @@ public sealed class RedisBackedCluster : IAsyncDisposable
 
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return new RedisBackedCluster(cluster, messages, tasks);
+        return new RedisBackedCluster(cluster, redis, messages, tasks);
     }
 
     /// <summary>
@@ -76,7 +83,11 @@ public sealed class RedisBackedCluster : IAsyncDisposable
 
     public async Task<SiloAddress?> HostOfAsync(IAddressable grain) => await Management.GetActivationAddress(grain);
 
-    public async ValueTask DisposeAsync() => await Cluster.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
 }
 
 /// <summary>One way into the cluster, routing events the way the consumer's push endpoint does.</summary>
