@@ -11,9 +11,15 @@ public sealed class DeliveryAnswers(ILogger logger)
 {
     public const string OutcomeHeader = "X-PulseCart-Outcome";
 
-    /// <summary>Reads the body, lets <paramref name="handle"/> decide, and answers; the body's buffer is pooled.</summary>
-    public async Task AnswerAsync(
-        HttpContext http, int maxBodyBytes, Func<ReadOnlyMemory<byte>, IHeaderDictionary, CancellationToken, Task<string>> handle)
+    /// <summary>
+    /// Reads the body, lets <paramref name="handle"/> decide, and answers with the outcome <paramref name="name"/> gives
+    /// it; the body's buffer is pooled.
+    /// </summary>
+    public async Task AnswerAsync<TOutcome>(
+        HttpContext http,
+        int maxBodyBytes,
+        Func<ReadOnlyMemory<byte>, IHeaderDictionary, CancellationToken, Task<TOutcome>> handle,
+        Func<TOutcome, string> name)
     {
         var cancellationToken = http.RequestAborted;
         byte[]? buffer = null;
@@ -39,7 +45,7 @@ public sealed class DeliveryAnswers(ILogger logger)
                 return;
             }
 
-            string outcome;
+            TOutcome outcome;
             try
             {
                 outcome = await handle(buffer!.AsMemory(0, length), http.Request.Headers, cancellationToken);
@@ -62,7 +68,7 @@ public sealed class DeliveryAnswers(ILogger logger)
             }
 
             http.Response.StatusCode = StatusCodes.Status204NoContent;
-            http.Response.Headers[OutcomeHeader] = outcome;
+            http.Response.Headers[OutcomeHeader] = name(outcome);
         }
         finally
         {

@@ -14,11 +14,13 @@ public static class PushEndpoints
     /// </summary>
     public static IEndpointRouteBuilder MapPushEndpoints(this IEndpointRouteBuilder app)
     {
-        // A plain request delegate over singletons: no per-request binding or service scope on the hottest route.
+        // A plain request delegate over singletons, its delegates made once: no per-request binding, service scope or
+        // delegate on the hottest route.
         var handler = app.ServiceProvider.GetRequiredService<PushHandler>();
         var maxBodyBytes = app.ServiceProvider.GetRequiredService<IOptions<PushOptions>>().Value.MaxBodyBytes;
         var answers = new DeliveryAnswers(app.ServiceProvider.GetRequiredService<ILogger<PushHandler>>());
-        app.MapPost("/consumer/push", http => answers.AnswerAsync(http, maxBodyBytes, handler.AnswerAsync))
+        Func<ReadOnlyMemory<byte>, IHeaderDictionary, CancellationToken, Task<PushResult>> handle = handler.HandleAsync;
+        app.MapPost("/consumer/push", http => answers.AnswerAsync(http, maxBodyBytes, handle, static result => result.Name))
             .DisableAntiforgery()
             .WithRequestTimeout(RequestTimeoutPolicy)
             .RequireCaller(app.ServiceProvider, SecurityPolicies.Push);

@@ -49,10 +49,6 @@ public sealed partial class PushHandler(
     public Task<PushResult> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
         HandleAsync(body, headers, quarantineUnusable: true, cancellationToken);
 
-    /// <summary>For the endpoint: the outcome's name, which goes into <c>X-PulseCart-Outcome</c>.</summary>
-    public async Task<string> AnswerAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
-        (await HandleAsync(body, headers, cancellationToken)).Name;
-
     /// <summary>
     /// An operator's replay of a quarantined delivery: the same decoding, routing and dedup as a push, except that a
     /// delivery still unusable is reported, not quarantined a second time.

@@ -13,7 +13,8 @@ public static class TaskEndpoints
     {
         var handler = app.ServiceProvider.GetRequiredService<ReminderCallbackHandler>();
         var answers = new DeliveryAnswers(app.ServiceProvider.GetRequiredService<ILogger<ReminderCallbackHandler>>());
-        app.MapPost("/tasks/cart-reminder", http => answers.AnswerAsync(http, MaxBodyBytes, handler.HandleAsync))
+        Func<ReadOnlyMemory<byte>, IHeaderDictionary, CancellationToken, Task<string>> handle = handler.HandleAsync;
+        app.MapPost("/tasks/cart-reminder", http => answers.AnswerAsync(http, MaxBodyBytes, handle, static outcome => outcome))
             .DisableAntiforgery()
             .WithRequestTimeout(PushEndpoints.RequestTimeoutPolicy)
             .RequireCaller(app.ServiceProvider, SecurityPolicies.Tasks);
