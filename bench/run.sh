@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The consumer beside the seed design (bench/Baseline) and an empty endpoint (bench/NoOp), in one run.
 #
-#   bash bench/run.sh                 every part below (~20-25 min): 3 rounds x 4 loads (unique, dup, mix, sessions)
+#   bash bench/run.sh                 every part below (~25 min): 3 rounds x 5 loads (unique, dup, mix, sessions, active)
 #                                     x 3 services, 10 s each; 50-way redelivery; sessions at half the seed's peak; one
 #                                     cart's rate; quarantine memory; a fresh consumer and a fresh baseline under 240 s
 #                                     of unique events (warm-up curve, long cold run). See bench/README.md.
@@ -9,7 +9,7 @@
 #   bash bench/run.sh --memory [N]    N distinct carts (default 1,000,000) through the consumer; peak and settled RSS
 #
 # Options: --rounds R --duration S --warmup S --threads T --connections C --events N --copies C --settle S
-#          --only PART[,PART]  some parts: unique dup mix sessions redelivery paced single-cart quarantine cold state
+#          --only PART[,PART]  some parts: unique dup mix sessions active redelivery paced single-cart quarantine cold state
 #                         (paced needs sessions in the same run, or --paced-rate)
 #          --cold-duration S (240)  --single-cart-events N (50000)  --quarantine-count N (500)  --paced-rate REQ/S
 #          --ref GIT_REF  benchmark the consumer as committed at GIT_REF instead of the working tree
@@ -26,7 +26,7 @@ ROOT=$(dirname "$BENCH")
 
 mode=full rounds=3 duration=10 warmup=5 threads=2 connections=64 events=200 copies=50
 carts=1000000 settle=60 ref="" keep=0 priority=0 prebuilt="" consumer_env=()
-all_parts="unique dup mix sessions redelivery paced single-cart quarantine cold state"
+all_parts="unique dup mix sessions active redelivery paced single-cart quarantine cold state"
 parts=$all_parts cold_duration=240 single_cart_events=50000 quarantine_count=500 quarantine_settle=30 paced_rate=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -219,7 +219,7 @@ services=()
 if [ "$mode" = memory ]; then
   start_consumer consumer "$consumer_port" "$silo_port" "$gateway_port"
   services=(consumer)
-elif selected unique || selected dup || selected mix || selected sessions || selected redelivery || selected paced || selected single-cart; then
+elif selected unique || selected dup || selected mix || selected sessions || selected active || selected redelivery || selected paced || selected single-cart; then
   start_consumer consumer "$consumer_port" "$silo_port" "$gateway_port"
   start_baseline baseline "$baseline_port"
   port[no-op]=$noop_port
@@ -303,6 +303,8 @@ measure() { # kind (load|paced), load, service, round; with pacing in load_env f
   redis flushall >/dev/null
   if [ "$load" = dup ]; then
     wrk_run "$service" 1 dup "$prefix" >/dev/null # every event of the fixed set processed once before measuring
+  elif [ "$load" = active ]; then
+    wrk_run "$service" 2 active "$prefix" >/dev/null # every cart activated before measuring
   fi
   local s0 r0 k0 m0 i0 c0 t0 t1 result g0 g1 q0 q1
   sleep 0.6 # the runtime probe rewrites its line every 0.5 s
@@ -336,7 +338,7 @@ measure() { # kind (load|paced), load, service, round; with pacing in load_env f
 }
 
 round_loads=()
-for load in unique dup mix sessions; do selected "$load" && round_loads+=("$load"); done
+for load in unique dup mix sessions active; do selected "$load" && round_loads+=("$load"); done
 if [ ${#round_loads[@]} -gt 0 ]; then
   log "warm-up: ${warmup} s of the mixed load per service"
   for service in "${services[@]}"; do wrk_run "$service" "$warmup" mix "warm-$service-$run_id" >/dev/null; done

@@ -199,6 +199,18 @@ public static partial class Report
         Ratio("dup", "duplicates", 1.5);
         Ratio("unique", "unique", 0.4);
 
+        const string AllocationTarget = "allocation per event on an active cart ≤ 10 KB";
+        if (result["loads"]?.AsArray().FirstOrDefault(row =>
+                row?["load"]?.GetValue<string>() == "active" && row["service"]?.GetValue<string>() == "consumer") is { } activeCarts)
+        {
+            var allocated = Num(activeCarts, "allocated_kib_per_request");
+            Row("#13", AllocationTarget, $"{allocated:F1} KB (load f)", allocated <= 10);
+        }
+        else
+        {
+            Row("#13", AllocationTarget, "not measured in this run", null);
+        }
+
         const string PacedTarget = "p99 on sessions at half the seed's peak ≤ 10 ms";
         if (result["paced"]?["rows"]?.AsArray().FirstOrDefault(r => r?["service"]?.GetValue<string>() == "consumer") is { } paced)
         {

@@ -12,7 +12,7 @@ namespace PulseCart.Bench.Driver;
 /// </summary>
 public static partial class Report
 {
-    private static readonly string[] Loads = ["unique", "dup", "mix", "sessions"];
+    private static readonly string[] Loads = ["unique", "dup", "mix", "sessions", "active"];
     private static readonly string[] Services = ["no-op", "baseline", "consumer"];
     private static readonly Dictionary<string, string> LoadNames = new()
     {
@@ -20,6 +20,7 @@ public static partial class Report
         ["dup"] = "(b) duplicates only",
         ["mix"] = "(c) mix, 5% duplicates",
         ["sessions"] = "(e) shoppers' sessions",
+        ["active"] = "(f) active carts",
     };
 
     public static int Run(Arguments arguments)
@@ -206,7 +207,8 @@ public static partial class Report
 
     /// <summary>
     /// When the run counted X-PulseCart-Outcome answers (smoke), checks that each load exercised the path it names:
-    /// nothing quarantined, no duplicate among unique events, nothing but duplicates once the fixed set was seeded.
+    /// nothing quarantined, no duplicate among unique events, nothing but duplicates once the fixed set was seeded, every
+    /// active-cart event processed.
     /// </summary>
     private static void OutcomeChecks(List<JsonObject> loads, StringBuilder text, List<string> problems)
     {
@@ -239,6 +241,11 @@ public static partial class Report
             if (load == "dup" && service != "no-op" && Count("duplicate") < total)
             {
                 problems.Add($"{service} answered {total - Count("duplicate"):F0} requests of the duplicate load as something other than duplicate");
+            }
+
+            if (load == "active" && service == "consumer" && Count("processed") < total)
+            {
+                problems.Add($"{service} answered {total - Count("processed"):F0} requests of the active-cart load as something other than processed");
             }
         }
     }

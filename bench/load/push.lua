@@ -9,6 +9,8 @@
 --           time; each cart gets 2-8 cart.updated, then a third end in order.placed (a quarter of those followed by
 --           payment.failed), a fifth in cart.abandoned (a quarter of those purchased later), the rest just stop, and a
 --           new cart takes the slot; 5% of requests resend one of the last 512 bodies unchanged
+--   active  cart.updated only, on BENCH_ACTIVE_CARTS carts per thread served round-robin, every event a new id (new
+--           in every wrk run too): after a first pass with the same PREFIX, every event reaches a cart in memory
 -- PREFIX makes every id of one run distinct from every other run's. A third argument "outcomes" also counts the
 -- X-PulseCart-Outcome answers (parsing every response costs the client, so only the smoke run asks for it).
 -- Environment (all optional):
@@ -17,6 +19,7 @@
 --   BENCH_WINDOW_MS   also count requests sent per window of this many ms (a throughput curve)
 --   BENCH_ORIGIN_MS   the windows' origin, Unix ms (e.g. when the service became ready); default: the first request
 --   BENCH_LIVE_CARTS  live carts per thread in sessions mode (default 1000)
+--   BENCH_ACTIVE_CARTS  carts per thread in active mode (default 2000)
 -- done() prints one line: BENCH {"requests":…,"rps":…,"p50_ms":…,"p99_ms":…,"errors":{…},"outcomes":{…}}
 
 local DUP_SET = 100
@@ -88,7 +91,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local mode, prefix, counter = "unique", "x", 0
+local mode, prefix, counter, runNonce = "unique", "x", 0, ""
 local dupBodies, ring, ringSize, ringNext = {}, {}, 0, 0
 local lastOrder
 local headers = { ["Content-Type"] = "application/json" }
@@ -101,11 +104,13 @@ local rate = tonumber(os.getenv("BENCH_RATE") or "")
 local windowMs = tonumber(os.getenv("BENCH_WINDOW_MS") or "")
 local originMs = tonumber(os.getenv("BENCH_ORIGIN_MS") or "")
 local LIVE_CARTS = tonumber(os.getenv("BENCH_LIVE_CARTS") or "") or 1000
+local ACTIVE_CARTS = tonumber(os.getenv("BENCH_ACTIVE_CARTS") or "") or 2000
 local firstSlotMs, slotsTaken = nil, 0
 windows = {} -- requests sent per window, 1-based; read by done() through thread:get
 
 function init(args)
   mode = args[1] or "unique"
+  runNonce = string.format("%x", floor(unixMs())) -- a later run on the same carts must not repeat their event ids
   prefix = (args[2] or "run") .. "-"
   math.randomseed(1000 + tid * 7919)
   if args[3] == "outcomes" then
@@ -217,6 +222,16 @@ local function sessions()
   return remember(push(event(eventId, eventType, user, at, payload), eventId))
 end
 
+local function active()
+  local n = counter
+  -- From the clock, an hour back: occurred_at keeps increasing from one wrk run on these carts to the next.
+  local ms = floor(unixMs()) - 3600000
+  local at = os.date("!%Y-%m-%dT%H:%M:%S", floor(ms / 1000)) .. string.format(".%03dZ", ms % 1000)
+  local cart = prefix .. 'a' .. (n % ACTIVE_CARTS)
+  local id = prefix .. runNonce .. 'e' .. n
+  return push(event(id, "cart.updated", cart .. 'u', at, '"cart_id":"' .. cart .. '"'), id)
+end
+
 -- Only defined when pacing: wrk then calls it before every request and waits that many ms. Each call takes the
 -- thread's next slot on a fixed schedule, so a slow answer does not lower the rate offered (as far as connections allow).
 if rate and rate > 0 then
@@ -249,6 +264,8 @@ function request()
     body = mix()
   elseif mode == "sessions" then
     body = sessions()
+  elseif mode == "active" then
+    body = active()
   else
     body = orderPlaced(prefix, counter, AN_HOUR_AGO)
   end
