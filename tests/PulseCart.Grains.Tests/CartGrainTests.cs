@@ -28,6 +28,23 @@ public sealed class CartGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AnEventWhoseStateWriteFailedIsProcessedWhenDeliveredAgain()
+    {
+        var (cart, user) = NewCart();
+        var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
+        var updated = new CartUpdated("up-" + cart, T0, cart, user);
+
+        fixture.States.FailingGrains[cart] = true;
+        await Assert.ThrowsAnyAsync<Exception>(() => grain.CartUpdatedAsync(updated));
+        fixture.States.FailingGrains.TryRemove(cart, out _);
+
+        // The activation that remembered the event in memory is gone: the redelivery is processed and stored, not taken
+        // for a duplicate of a write that never happened.
+        Assert.Equal(EventOutcome.Processed, await grain.CartUpdatedAsync(updated));
+        Assert.Equal(EventOutcome.Duplicate, await grain.CartUpdatedAsync(updated));
+    }
+
+    [Fact]
     public async Task AbandonmentOlderThanThePurchaseSchedulesNothing()
     {
         var (cart, user) = NewCart();

@@ -17,6 +17,8 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public RecordingTaskQueue Tasks { get; } = new();
 
+    public FailableStateStore States { get; } = new(new MemoryStateStore());
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -26,7 +28,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddPulseCartGrainStorage(_ => new MemoryStateStore());
+            silo.AddPulseCartGrainStorage(_ => States);
             silo.Services.AddSingleton<TimeProvider>(Time);
             silo.Services.AddSingleton<IMessageSender>(Messages);
             silo.Services.AddSingleton<ITaskQueue>(Tasks);
@@ -96,4 +98,17 @@ public sealed class RecordingTaskQueue : ITaskQueue
         _deleted.Enqueue(taskName);
         return Task.CompletedTask;
     }
+}
+
+/// <summary>State in memory that can be told to refuse the writes of one grain, like a Redis that went away.</summary>
+public sealed class FailableStateStore(IStateStore inner) : IStateStore
+{
+    public ConcurrentDictionary<string, bool> FailingGrains { get; } = new();
+
+    public Task<StoredState?> ReadAsync(string key) => inner.ReadAsync(key);
+
+    public Task<bool> WriteAsync(string key, StateWrite write) =>
+        FailingGrains.Keys.Any(grain => key.Contains(grain, StringComparison.Ordinal))
+            ? throw new InvalidOperationException("state store unavailable")
+            : inner.WriteAsync(key, write);
 }

@@ -142,7 +142,7 @@ public sealed class CartGrain(
                 _ => "a newer abandonment replaced it",
             };
             Settle(reminder, ReminderStatus.Skipped, reason);
-            await state.WriteOrDeactivateAsync(this);
+            await state.WriteStateAsync();
             return new ReminderResult(ReminderOutcome.Skipped, reason);
         }
 
@@ -169,12 +169,12 @@ public sealed class CartGrain(
         {
             logger.LogError(exception, "Cart {CartId}: reminder {ReminderId} failed on its last attempt; dead-lettered", CartId, reminder.ReminderId);
             Settle(reminder, ReminderStatus.DeadLettered, $"last attempt failed: {exception.Message}");
-            await state.WriteOrDeactivateAsync(this);
+            await state.WriteStateAsync();
             return new ReminderResult(ReminderOutcome.DeadLettered, reminder.Reason);
         }
 
         Settle(reminder, ReminderStatus.Sent, null);
-        await state.WriteOrDeactivateAsync(this);
+        await state.WriteStateAsync();
         logger.LogInformation("Cart {CartId}: reminder {ReminderId} sent to {UserId}", CartId, reminder.ReminderId, Cart.UserId);
         return new ReminderResult(ReminderOutcome.Sent, null);
     }
@@ -231,7 +231,7 @@ public sealed class CartGrain(
     private Task RememberAndSaveAsync(IPulseCartEvent handled)
     {
         Cart.Events.Remember(handled.EventId, time.GetUtcNow(), dedupOptions.Value);
-        return state.WriteOrDeactivateAsync(this);
+        return state.WriteStateAsync();
     }
 
     // Deleting is only tidiness: the callback re-checks the cart, so a task that survives sends nothing.

@@ -105,7 +105,7 @@ public sealed partial class OrderGrain(
     private Task RememberAndSaveAsync(IPulseCartEvent handled)
     {
         Order.Events.Remember(handled.EventId, time.GetUtcNow(), dedupOptions.Value);
-        return state.WriteOrDeactivateAsync(this);
+        return state.WriteStateAsync();
     }
 
     // Generated: no argument array per message when Information is off.

@@ -18,7 +18,8 @@ public static class PulseCartStorageRegistration
         silo.Services.AddGrainStorage(GrainStorage.Name, (services, _) => new PulseCartGrainStorage(
             store(services),
             services.GetRequiredService<IOptions<ClusterOptions>>(),
-            new GrainStateSerializer(services.GetRequiredService<Serializer>(), services.GetRequiredService<IGrainStorageSerializer>())));
+            new GrainStateSerializer(services.GetRequiredService<Serializer>(), services.GetRequiredService<IGrainStorageSerializer>()),
+            services.GetRequiredService<IGrainContextAccessor>()));
         return silo;
     }
 }
