@@ -70,6 +70,11 @@ local function base64(s)
   return concat(out)
 end
 
+-- RFC 3339 in UTC with milliseconds, for a time given in Unix ms.
+local function timestamp(ms)
+  return os.date("!%Y-%m-%dT%H:%M:%S", floor(ms / 1000)) .. string.format(".%03dZ", ms % 1000)
+end
+
 local function event(id, eventType, userId, occurredAt, payload)
   return '{"event_id":"' .. id .. '","event_type":"' .. eventType .. '","event_version":1,"occurred_at":"'
     .. occurredAt .. '","source":"bench","user_id":"' .. userId .. '","payload":{' .. payload .. '}}'
@@ -145,7 +150,7 @@ local function mix()
   end
   local n = counter
   local p = prefix
-  local at = os.date("!%Y-%m-%dT%H:%M:%S", T0 + floor(n / 1000)) .. string.format(".%03dZ", n % 1000)
+  local at = timestamp(T0 * 1000 + n)
   local cart = p .. 'c' .. floor(n / 4)
   local user = p .. 'u' .. floor(n / 4)
   local r = random()
@@ -205,7 +210,7 @@ local function sessions()
   eventsMade = eventsMade + 1
   -- occurred_at from one counter per thread: it increases along each cart's events, which one thread makes in order.
   local n = eventsMade
-  local at = os.date("!%Y-%m-%dT%H:%M:%S", T0 + floor(n / 1000)) .. string.format(".%03dZ", n % 1000)
+  local at = timestamp(T0 * 1000 + n)
   local eventType = cart.steps[cart.step]
   local eventId = cart.id .. 'e' .. cart.step
   local user = cart.id .. 'u'
@@ -225,8 +230,7 @@ end
 local function active()
   local n = counter
   -- From the clock, an hour back: occurred_at keeps increasing from one wrk run on these carts to the next.
-  local ms = floor(unixMs()) - 3600000
-  local at = os.date("!%Y-%m-%dT%H:%M:%S", floor(ms / 1000)) .. string.format(".%03dZ", ms % 1000)
+  local at = timestamp(floor(unixMs()) - 3600000)
   local cart = prefix .. 'a' .. (n % ACTIVE_CARTS)
   local id = prefix .. runNonce .. 'e' .. n
   return push(event(id, "cart.updated", cart .. 'u', at, '"cart_id":"' .. cart .. '"'), id)
