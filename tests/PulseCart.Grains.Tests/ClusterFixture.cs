@@ -105,10 +105,23 @@ public sealed class FailableStateStore(IStateStore inner) : IStateStore
 {
     public ConcurrentDictionary<string, bool> FailingGrains { get; } = new();
 
+    /// <summary>Grains whose writes take a while, like a round trip to Redis under load.</summary>
+    public ConcurrentDictionary<string, bool> SlowGrains { get; } = new();
+
     public Task<StoredState?> ReadAsync(string key) => inner.ReadAsync(key);
 
-    public Task<bool> WriteAsync(string key, StateWrite write) =>
-        FailingGrains.Keys.Any(grain => key.Contains(grain, StringComparison.Ordinal))
-            ? throw new InvalidOperationException("state store unavailable")
-            : inner.WriteAsync(key, write);
+    public async Task<bool> WriteAsync(string key, StateWrite write)
+    {
+        if (FailingGrains.Keys.Any(grain => key.Contains(grain, StringComparison.Ordinal)))
+        {
+            throw new InvalidOperationException("state store unavailable");
+        }
+
+        if (SlowGrains.Keys.Any(grain => key.Contains(grain, StringComparison.Ordinal)))
+        {
+            await Task.Delay(50);
+        }
+
+        return await inner.WriteAsync(key, write);
+    }
 }

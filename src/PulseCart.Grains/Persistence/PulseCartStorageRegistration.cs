@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
@@ -11,7 +12,8 @@ public static class PulseCartStorageRegistration
 {
     /// <summary>
     /// Makes <see cref="PulseCartGrainStorage"/> over <paramref name="store"/> the storage named <see cref="GrainStorage.Name"/>,
-    /// where carts and orders keep their state. State earlier versions stored is read with the silo's serializers.
+    /// where carts and orders keep their state. State earlier versions stored is read with the silo's serializers. Grains'
+    /// <c>[PersistentState]</c> in that storage calls it directly (<see cref="DirectPersistentState{TState}"/>).
     /// </summary>
     public static ISiloBuilder AddPulseCartGrainStorage(this ISiloBuilder silo, Func<IServiceProvider, IStateStore> store)
     {
@@ -20,6 +22,7 @@ public static class PulseCartStorageRegistration
             services.GetRequiredService<IOptions<ClusterOptions>>(),
             new GrainStateSerializer(services.GetRequiredService<Serializer>(), services.GetRequiredService<IGrainStorageSerializer>()),
             services.GetRequiredService<IGrainContextAccessor>()));
+        silo.Services.Replace(ServiceDescriptor.Singleton<IPersistentStateFactory, DirectPersistentStateFactory>());
         return silo;
     }
 }

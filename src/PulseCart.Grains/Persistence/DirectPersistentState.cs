@@ -1,0 +1,80 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization.Serializers;
+using Orleans.Storage;
+
+namespace PulseCart.Grains.Persistence;
+
+/// <summary>
+/// Builds the <c>[PersistentState]</c> of states kept in <see cref="GrainStorage.Name"/> as a
+/// <see cref="DirectPersistentState{TState}"/>; every other storage gets Orleans' own.
+/// </summary>
+public sealed class DirectPersistentStateFactory(IActivatorProvider activators) : IPersistentStateFactory
+{
+    private readonly PersistentStateFactory _orleans = new();
+
+    public IPersistentState<TState> Create<TState>(IGrainContext context, IPersistentStateConfiguration config) =>
+        config.StorageName == GrainStorage.Name
+            ? new DirectPersistentState<TState>(
+                config.StateName,
+                context,
+                context.ActivationServices.GetRequiredKeyedService<IGrainStorage>(config.StorageName),
+                activators.GetActivator<TState>().Create())
+            : _orleans.Create<TState>(context, config);
+}
+
+/// <summary>
+/// A grain's persistent state that calls its <see cref="IGrainStorage"/> directly. Orleans' own (10.4) first yields to the
+/// grain's scheduler on every read and write, queues each operation behind the last one, and records a span and a
+/// histogram for it: one more scheduler hop and about 0.6 KB per event on the busiest path. Here an operation starts at
+/// once; one asked for while another is still running waits for it, so they still reach storage one at a time and in
+/// order. Storage errors reach the grain as they were thrown. The state is read again from storage after a migration
+/// (every change is written before a delivery is acknowledged, so storage has it all).
+/// </summary>
+internal sealed class DirectPersistentState<TState> : IPersistentState<TState>, IGrainState<TState>, ILifecycleObserver
+{
+    private readonly string _name;
+    private readonly IGrainContext _grain;
+    private readonly IGrainStorage _storage;
+    private Task? _running;
+
+    public DirectPersistentState(string name, IGrainContext grain, IGrainStorage storage, TState initial)
+    {
+        (_name, _grain, _storage, State) = (name, grain, storage, initial);
+        grain.ObservableLifecycle.Subscribe(nameof(DirectPersistentState<>), GrainLifecycleStage.SetupState, this);
+    }
+
+    public TState State { get; set; }
+
+    TState? IGrainState<TState>.State { get => State; set => State = value!; }
+
+    public string? Etag => ETag;
+
+    public string? ETag { get; set; }
+
+    public bool RecordExists { get; set; }
+
+    public Task ReadStateAsync() => Run(static self => self._storage.ReadStateAsync(self._name, self._grain.GrainId, self));
+
+    public Task WriteStateAsync() => Run(static self => self._storage.WriteStateAsync(self._name, self._grain.GrainId, self));
+
+    public Task ClearStateAsync() => Run(static self => self._storage.ClearStateAsync(self._name, self._grain.GrainId, self));
+
+    Task ILifecycleObserver.OnStart(CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested ? Task.CompletedTask : ReadStateAsync();
+
+    Task ILifecycleObserver.OnStop(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // Grain code runs one turn at a time, so _running needs no lock.
+    private Task Run(Func<DirectPersistentState<TState>, Task> operation)
+    {
+        var task = _running is { IsCompleted: false } before ? After(before, operation) : operation(this);
+        _running = task;
+        return task;
+    }
+
+    private async Task After(Task before, Func<DirectPersistentState<TState>, Task> operation)
+    {
+        await before.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await operation(this);
+    }
+}

@@ -1,0 +1,66 @@
+using PulseCart.Grains.Persistence;
+
+namespace PulseCart.Grains.Tests;
+
+[Collection(ClusterCollection.Name)]
+public sealed class DirectPersistentStateTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task AWriteAskedForWhileAnotherIsUnderWayFollowsIt()
+    {
+        var key = $"probe-{Guid.NewGuid():N}";
+        fixture.States.SlowGrains[key] = true;
+        var grain = fixture.Grains.GetGrain<IWriteProbeGrain>(key);
+
+        // Side by side, the second write would carry the version the first is replacing and be refused as a conflict.
+        await grain.WriteTwiceWithoutWaitingAsync(1, 2);
+
+        Assert.Equal(2, await grain.StoredValueAsync());
+    }
+}
+
+public interface IWriteProbeGrain : IGrainWithStringKey
+{
+    Task WriteTwiceWithoutWaitingAsync(int first, int second);
+
+    /// <summary>The value as storage holds it, read again.</summary>
+    Task<int> StoredValueAsync();
+}
+
+public sealed class WriteProbeGrain([PersistentState("probe", GrainStorage.Name)] IPersistentState<ProbeState> state)
+    : Grain, IWriteProbeGrain
+{
+    public async Task WriteTwiceWithoutWaitingAsync(int first, int second)
+    {
+        state.State.Value = first;
+        var firstWrite = state.WriteStateAsync();
+        state.State.Value = second;
+        await Task.WhenAll(firstWrite, state.WriteStateAsync());
+    }
+
+    public async Task<int> StoredValueAsync()
+    {
+        state.State.Value = -1;
+        await state.ReadStateAsync();
+        return state.State.Value;
+    }
+}
+
+public sealed class ProbeState : IStoredState
+{
+    public int Value { get; set; }
+
+    public IReadOnlyList<IStoredKeySet> KeySets => [];
+
+    public void WriteRecord(RecordWriter writer)
+    {
+        writer.Byte(1);
+        writer.Int(Value);
+    }
+
+    public void ReadRecord(ref RecordReader reader)
+    {
+        reader.Byte();
+        Value = reader.Int();
+    }
+}
