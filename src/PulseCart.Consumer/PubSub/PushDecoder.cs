@@ -80,15 +80,23 @@ public static class PushDecoder
 
     private static DecodedPush Wrapped(JsonElement root, JsonElement message, RecentlyRouted fingerprints)
     {
-        var messageId = ReadString(message, "messageId") ?? ReadString(message, "message_id");
-        var subscription = ReadString(root, "subscription");
-
-        if (!message.TryGetProperty("data", out var data) || data.ValueKind == JsonValueKind.Null)
+        if (!message.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.String)
         {
-            return new DecodedPush(null, "message.data is missing", messageId, subscription);
+            return new DecodedPush(null, data.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null
+                ? "message.data is missing"
+                : "message.data is not valid base64", MessageId(message), ReadString(root, "subscription"));
         }
 
-        if (data.ValueKind != JsonValueKind.String || !data.TryGetBytesFromBase64(out var bytes))
+        // A redelivery of data already routed in full is answered from its fingerprint alone.
+        var fingerprint = fingerprints.Fingerprint(JsonMarshal.GetRawUtf8Value(data));
+        if (fingerprints.Contains(fingerprint, out var routedBefore))
+        {
+            return new DecodedPush(null, null, null, null, fingerprint, routedBefore);
+        }
+
+        var messageId = MessageId(message);
+        var subscription = ReadString(root, "subscription");
+        if (!data.TryGetBytesFromBase64(out var bytes))
         {
             return new DecodedPush(null, "message.data is not valid base64", messageId, subscription);
         }
@@ -112,23 +120,14 @@ public static class PushDecoder
             }
         }
 
-        int? deliveryAttempt = root.TryGetProperty("deliveryAttempt", out var attempt)
-            && attempt.ValueKind == JsonValueKind.Number && attempt.TryGetInt32(out var n) ? n : null;
-
-        var pushed = new PushMessage(
-            bytes,
-            attributes,
-            messageId,
-            ReadString(message, "publishTime") ?? ReadString(message, "publish_time"),
-            ReadString(message, "orderingKey") ?? ReadString(message, "ordering_key"),
-            subscription,
-            deliveryAttempt);
-        return new DecodedPush(pushed, null, messageId, subscription, fingerprints.Fingerprint(JsonMarshal.GetRawUtf8Value(data)));
+        return new DecodedPush(new PushMessage(bytes, attributes), null, messageId, subscription, fingerprint);
     }
+
+    private static string? MessageId(JsonElement message) => ReadString(message, "messageId") ?? ReadString(message, "message_id");
 
     private static DecodedPush Unwrapped(ReadOnlyMemory<byte> body, IHeaderDictionary headers, RecentlyRouted fingerprints)
     {
-        string? messageId = null, publishTime = null, subscription = null, orderingKey = null;
+        string? messageId = null, subscription = null;
         foreach (var (name, value) in headers)
         {
             if (!name.StartsWith(HeaderPrefix, StringComparison.OrdinalIgnoreCase))
@@ -139,16 +138,16 @@ public static class PushDecoder
             switch (name.ToLowerInvariant()[HeaderPrefix.Length..])
             {
                 case "message-id": messageId = value; break;
-                case "publish-time": publishTime = value; break;
                 case "subscription-name": subscription = value; break;
-                case "ordering-key": orderingKey = value; break;
             }
         }
 
         // With writeMetadata, attributes arrive as plain headers we cannot tell from HTTP's own;
         // the event contract needs none of them, so only Pub/Sub's metadata headers are kept.
-        var pushed = new PushMessage(body, NoAttributes, messageId, publishTime, orderingKey, subscription, null);
-        return new DecodedPush(pushed, null, messageId, subscription, fingerprints.Fingerprint(body.Span));
+        var fingerprint = fingerprints.Fingerprint(body.Span);
+        return fingerprints.Contains(fingerprint, out var routedBefore)
+            ? new DecodedPush(null, null, null, null, fingerprint, routedBefore)
+            : new DecodedPush(new PushMessage(body, NoAttributes), null, messageId, subscription, fingerprint);
     }
 
     private static string? ReadString(JsonElement element, string name) =>

@@ -72,7 +72,7 @@ public sealed partial class PushHandler(
             activity?.SetTag("messaging.message.id", decoded.MessageId);
 
             // A redelivery of data already routed in full: answered before decoding the event or calling a grain.
-            if (decoded.Message is not null && recentlyRouted.Contains(decoded.Fingerprint, out var routedType))
+            if (decoded.RoutedBefore is { } routedType)
             {
                 eventType = routedType;
                 outcome = "duplicate";
