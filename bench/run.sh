@@ -120,6 +120,9 @@ fi
 
 [ -f "$consumer_dll" ] || { log "the build left no $consumer_dll; build log:"; tail -30 "$work/build-consumer.log" >&2; exit 1; }
 
+# The runtime settings the image gives the consumer (the Dockerfile's runtime stage, ENV DOTNET_*), before --consumer-env.
+mapfile -t image_env < <(sed -n '/ AS runtime/,$p' "$ROOT/Dockerfile" | grep -oE '^ENV DOTNET_[A-Za-z0-9_]+=[^ ]+' | cut -c5-)
+consumer_env=("${image_env[@]}" "${consumer_env[@]}")
 [ ${#consumer_env[@]} -gt 0 ] && consumer_source+=" with ${consumer_env[*]}"
 
 # ---- start redis, the Cloud Tasks stub and the services on free loopback ports --------------------------------
