@@ -25,7 +25,7 @@ public sealed class DirectPersistentStateFactory(IActivatorProvider activators) 
 /// <summary>
 /// A grain's persistent state that calls its <see cref="IGrainStorage"/> directly. Orleans' own (10.4) first yields to the
 /// grain's scheduler on every read and write, queues each operation behind the last one, and records a span and a
-/// histogram for it: one more scheduler hop and about 0.6 KB per event on the busiest path. Here an operation starts at
+/// histogram for it: one more scheduler hop and about 0.8 KB per event on the busiest path. Here an operation starts at
 /// once; one asked for while another is still running waits for it, so they still reach storage one at a time and in
 /// order. Storage errors reach the grain as they were thrown. The state is read again from storage after a migration
 /// (every change is written before a delivery is acknowledged, so storage has it all).
