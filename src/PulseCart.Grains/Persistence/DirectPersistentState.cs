@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization.Activators;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 
@@ -12,14 +14,24 @@ public sealed class DirectPersistentStateFactory(IActivatorProvider activators) 
 {
     private readonly PersistentStateFactory _orleans = new();
 
-    public IPersistentState<TState> Create<TState>(IGrainContext context, IPersistentStateConfiguration config) =>
-        config.StorageName == GrainStorage.Name
-            ? new DirectPersistentState<TState>(
-                config.StateName,
-                context,
-                context.ActivationServices.GetRequiredKeyedService<IGrainStorage>(config.StorageName),
-                activators.GetActivator<TState>().Create())
-            : _orleans.Create<TState>(context, config);
+    // One activator per state type, as Orleans' own bridge keeps: looking one up builds a generic type by reflection.
+    private readonly ConcurrentDictionary<Type, object> _activators = new();
+
+    public IPersistentState<TState> Create<TState>(IGrainContext context, IPersistentStateConfiguration config)
+    {
+        if (config.StorageName != GrainStorage.Name)
+        {
+            return _orleans.Create<TState>(context, config);
+        }
+
+        var activator = (IActivator<TState>)_activators.GetOrAdd(
+            typeof(TState), static (_, provider) => provider.GetActivator<TState>(), activators);
+        return new DirectPersistentState<TState>(
+            config.StateName,
+            context,
+            context.ActivationServices.GetRequiredKeyedService<IGrainStorage>(config.StorageName),
+            activator.Create());
+    }
 }
 
 /// <summary>
