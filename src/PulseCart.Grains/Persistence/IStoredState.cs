@@ -29,26 +29,29 @@ public interface IStoredKeySet
 }
 
 /// <summary>Keys added to and removed from a set since its last successful write.</summary>
+/// <remarks>Lists, not sets: between two writes there is usually one change, and every active grain keeps these.</remarks>
 public sealed class KeyChanges
 {
-    /// <summary>Keys added since the last write; null until the first.</summary>
-    public HashSet<string>? Added { get; private set; }
+    /// <summary>Keys added since the last write, each once; null until the first.</summary>
+    public List<string>? Added { get; private set; }
 
-    /// <summary>Keys removed since the last write; null until the first.</summary>
-    public HashSet<string>? Removed { get; private set; }
+    /// <summary>Keys removed since the last write, each once; null until the first.</summary>
+    public List<string>? Removed { get; private set; }
 
+    /// <summary>A key just added to the set (never one already in it).</summary>
     public void Add(string key)
     {
-        (Added ??= new(StringComparer.Ordinal)).Add(key);
+        (Added ??= []).Add(key);
         Removed?.Remove(key);
     }
 
+    /// <summary>A key just removed from the set.</summary>
     public void Remove(string key)
     {
         // Added and removed between two writes: storage never needs to hear of it.
         if (Added?.Remove(key) != true)
         {
-            (Removed ??= new(StringComparer.Ordinal)).Add(key);
+            (Removed ??= []).Add(key);
         }
     }
 

@@ -13,6 +13,10 @@ public sealed class ProcessedEventIds : IStoredKeySet
     [NonSerialized]
     private KeyChanges? _changes;
 
+    // The earliest time in Seen while _oldestFirst is not built; null until first needed.
+    [NonSerialized]
+    private DateTimeOffset? _oldest;
+
     [Id(0)]
     public Dictionary<string, DateTimeOffset> Seen { get; set; } = new(StringComparer.Ordinal);
 
@@ -30,13 +34,29 @@ public sealed class ProcessedEventIds : IStoredKeySet
     /// <summary>Remembers a newly handled id and forgets what the window and the bound no longer cover.</summary>
     public void Remember(string eventId, DateTimeOffset now, DedupOptions options)
     {
-        _oldestFirst ??= new OldestFirst(Seen);
         if (Seen.TryAdd(eventId, now))
         {
-            _oldestFirst.Added(eventId, now);
+            _oldestFirst?.Added(eventId, now);
             Changes.Add(eventId);
+            if (now < _oldest)
+            {
+                _oldest = now;
+            }
         }
 
-        _oldestFirst.Forget(this, options.MaxEventIdsPerGrain, now - options.Window);
+        var forgetBefore = now - options.Window;
+        if (_oldestFirst is null)
+        {
+            // Most grains live minutes and never forget an id: the ordered copy of their ids is built only once one is due.
+            _oldest ??= Seen.Values.Min();
+            if (Seen.Count <= options.MaxEventIdsPerGrain && _oldest >= forgetBefore)
+            {
+                return;
+            }
+
+            _oldestFirst = new OldestFirst(Seen);
+        }
+
+        _oldestFirst.Forget(this, options.MaxEventIdsPerGrain, forgetBefore);
     }
 }
