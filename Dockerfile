@@ -47,8 +47,9 @@ ENV PORT=8080 \
 # consumer with these DOTNET_ settings too.
 ENV DOTNET_TC_CallCountingDelayMs=0
 # Each active cart and order is a few KB that lives for minutes, so every gen-0 collection copies what arrived since
-# the last one, and the pause grows with the gap: the default budget let it reach 30-50 ms (gen 1: 80-150 ms) under
-# sessions load. A cap of 8 MB per heap keeps pauses near 8 ms for about 2 % more CPU per event (README, Performance).
+# the last one, and the pause grows with the gap: the default budget let it reach 25-55 ms (gen 1: 80-150 ms) under
+# sessions load. A cap of 8 MB per heap keeps gen-0 pauses near 10 ms for about 2 % more CPU per event (README,
+# Performance). Only this spelling is read: DOTNET_GCgen0MaxBudget is ignored on Linux.
 ENV DOTNET_GCGen0MaxBudget=0x800000
 EXPOSE 8080
 # The aspnet image ships a non-root "app" user; APP_UID is its id.
