@@ -41,9 +41,6 @@ public sealed class ConsumerFactory : WebApplicationFactory<Program>
             ["Logging:LogLevel:Orleans"] = "Warning",
             ["PulseCart:Operators:TokenSha256"] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(OperatorToken))),
 
-            // Tests do not wait for readiness; a warm-up would only compete with them for the CPU (WarmUpTests turn it on).
-            ["PulseCart:WarmUp:Carts"] = "0",
-
             // The twins' own ports (8085, 8123, …) are for a laptop; parallel test hosts would race for them.
             ["PulseCart:Emulators:PubSub:GrpcPort"] = "0",
             ["PulseCart:Emulators:PubSub:RestPort"] = "0",

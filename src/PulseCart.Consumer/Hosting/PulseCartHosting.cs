@@ -64,12 +64,8 @@ public static class PulseCartHosting
         builder.Services.AddSingleton<RecentActivity>();
         builder.Services.AddOperatorActions(redis is not null);
 
-        AddValidatedOptions<WarmUpOptions>(builder.Services, WarmUpOptions.Section);
-        builder.Services.AddSingleton<WarmUp>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<WarmUp>());
         var health = builder.Services.AddHealthChecks()
-            .AddCheck<SiloReadyCheck>("silo", tags: [HealthEndpoints.ReadyTag])
-            .AddCheck<WarmUp>("warm-up", tags: [HealthEndpoints.ReadyTag]);
+            .AddCheck<SiloReadyCheck>("silo", tags: [HealthEndpoints.ReadyTag]);
         if (redis is null)
         {
             builder.Services.AddSingleton<IQuarantine, InMemoryQuarantine>();

@@ -47,21 +47,17 @@ public sealed partial class PushHandler(
     ILogger<PushHandler> logger)
 {
     public Task<PushResult> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
-        HandleAsync(body, headers, Source.Push, cancellationToken);
+        HandleAsync(body, headers, quarantineUnusable: true, cancellationToken);
 
     /// <summary>
     /// An operator's replay of a quarantined delivery: the same decoding, routing and dedup as a push, except that a
     /// delivery still unusable is reported, not quarantined a second time.
     /// </summary>
     public Task<PushResult> ReplayAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
-        HandleAsync(body, new HeaderDictionary(), Source.Replay, cancellationToken);
-
-    /// <summary>The warm-up's synthetic deliveries: the same path, neither counted nor shown, never quarantined.</summary>
-    public Task<PushResult> WarmUpAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
-        HandleAsync(body, new HeaderDictionary(), Source.WarmUp, cancellationToken);
+        HandleAsync(body, new HeaderDictionary(), quarantineUnusable: false, cancellationToken);
 
     private async Task<PushResult> HandleAsync(
-        ReadOnlyMemory<byte> body, IHeaderDictionary headers, Source source, CancellationToken cancellationToken)
+        ReadOnlyMemory<byte> body, IHeaderDictionary headers, bool quarantineUnusable, CancellationToken cancellationToken)
     {
         using var activity = ConsumerMetrics.Traces.StartActivity("pulsecart.push");
         var started = Stopwatch.GetTimestamp();
@@ -95,7 +91,7 @@ public sealed partial class PushHandler(
 
             if (rejection is not null)
             {
-                if (source == Source.Push)
+                if (quarantineUnusable)
                 {
                     await QuarantineAsync(body, rejection, decoded.MessageId, decoded.Subscription, eventId, eventType, cancellationToken);
                 }
@@ -133,7 +129,7 @@ public sealed partial class PushHandler(
         {
             var reason = $"failed deterministically, so a retry would fail again: {exception.GetType().Name}: {exception.Message}";
             logger.LogWarning(exception, "Event {EventId} ({EventType}) cannot be processed: {Reason}", eventId, eventType, reason);
-            if (source == Source.Push)
+            if (quarantineUnusable)
             {
                 await QuarantineAsync(body, reason, messageId, subscription, eventId, eventType, cancellationToken);
             }
@@ -144,11 +140,8 @@ public sealed partial class PushHandler(
         finally
         {
             activity?.SetTag("pulsecart.outcome", outcome);
-            if (source != Source.WarmUp)
-            {
-                metrics.PushReceived(eventType, outcome, Stopwatch.GetElapsedTime(started));
-                recent.Event(eventType, eventId, outcome);
-            }
+            metrics.PushReceived(eventType, outcome, Stopwatch.GetElapsedTime(started));
+            recent.Event(eventType, eventId, outcome);
         }
     }
 
@@ -196,12 +189,4 @@ public sealed partial class PushHandler(
     // Generated: no argument array on every push when Debug is off.
     [LoggerMessage(Level = LogLevel.Debug, Message = "Event {EventId} ({EventType}) {Outcome}")]
     private static partial void LogRouted(ILogger logger, string? eventId, string? eventType, string outcome);
-
-    /// <summary>Where a delivery comes from: only a push is quarantined when unusable, and a warm-up is not counted.</summary>
-    private enum Source
-    {
-        Push,
-        Replay,
-        WarmUp,
-    }
 }

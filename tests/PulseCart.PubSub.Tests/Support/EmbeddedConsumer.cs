@@ -30,7 +30,6 @@ public sealed class EmbeddedConsumer : WebApplicationFactory<Program>
             ["PulseCart:Messaging:Sink"] = "file",
             ["PulseCart:Messaging:FilePath"] = MessagesFile,
             ["PulseCart:Cluster:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["PulseCart:WarmUp:Carts"] = "0",
             ["PulseCart:Cluster:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["PulseCart:Auth:Mode"] = "oidc",
             ["PulseCart:Auth:Audience"] = $"{self}/consumer/push",
