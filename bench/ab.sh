@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Two builds or settings of the consumer side by side: both started, both warmed, then loaded in turn in short bursts
+# (A B, B A, A B, ...), so that a slow minute on a shared machine hits both alike. For changes of 5-15 %, which
+# fresh-process pairs a minute apart cannot tell from the machine's noise (bench/README.md, "Comparing two builds").
+#
+#   bash bench/ab.sh --a REF --b REF [options]
+#
+# REF: a git ref (built as committed), "worktree" (the working tree), or a path to a built PulseCart.Consumer.dll.
+# Options: --a-env NAME=VALUE, --b-env NAME=VALUE (repeatable; after the Dockerfile's DOTNET_* settings, which both get)
+#          --mode M (sessions; any load of bench/load/push.lua)  --rounds N (12)  --seconds S (5 per burst)
+#          --warmup S (15 per consumer, before the first burst)  --priority (nice -10; needs root)
+# Prints each burst (req/s, p99 ms, consumer CPU µs per event; also kept in bench/results/ab-*.txt), the medians,
+# and how many rounds B won.
+# Everything listens on 127.0.0.1 ports chosen free at start; every process started here is stopped on exit.
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+a_ref="" b_ref="" a_env=() b_env=() mode=sessions rounds=12 seconds=5 warmup=15 nice=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --a) a_ref=$2; shift ;;
+    --b) b_ref=$2; shift ;;
+    --a-env) a_env+=("$2"); shift ;;
+    --b-env) b_env+=("$2"); shift ;;
+    --mode) mode=$2; shift ;;
+    --rounds) rounds=$2; shift ;;
+    --seconds) seconds=$2; shift ;;
+    --warmup) warmup=$2; shift ;;
+    --priority) nice=(nice -n -10) ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "ab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -n "$a_ref" ] && [ -n "$b_ref" ] || { echo "ab.sh: --a and --b are required (see --help)" >&2; exit 2; }
+
+log() { printf '[ab %s] %s\n' "$(date +%T)" "$*" >&2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/pulsecart-ab.XXXXXX")
+pids=()
+cleanup() {
+  local status=$?
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  if [ "$status" -ne 0 ]; then log "work directory kept: $work"; else rm -rf "$work"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "building bench/Bench.sln (Release)"
+dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" -nologo -v m >"$work/build-bench.log" 2>&1 \
+  || { tail -30 "$work/build-bench.log" >&2; exit 1; }
+driver() { dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" "$@"; }
+
+consumer_dll() { # ref, name: prints the path of a built consumer, as the container ships it
+  local ref=$1 name=$2 src
+  if [[ $ref == *.dll ]]; then readlink -f "$ref"; return; fi
+  if [ "$ref" = worktree ]; then
+    src=$ROOT
+  else
+    src="$work/src-$name"
+    mkdir -p "$src"
+    git -C "$ROOT" archive "$ref" | tar -x -C "$src"
+  fi
+  log "building the consumer for $name from $ref"
+  dotnet publish "$src/src/PulseCart.Consumer" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+    -o "$work/publish-$name" -nologo -v m >"$work/build-$name.log" 2>&1 || { tail -30 "$work/build-$name.log" >&2; exit 1; }
+  echo "$work/publish-$name/PulseCart.Consumer.dll"
+}
+dll_a=$(consumer_dll "$a_ref" a)
+if [ "$b_ref" = "$a_ref" ]; then dll_b=$dll_a; else dll_b=$(consumer_dll "$b_ref" b); fi
+[ -f "$dll_a" ] && [ -f "$dll_b" ] || { log "no consumer build for A or B"; exit 1; }
+mapfile -t image_env < <(sed -n '/ AS runtime/,$p' "$ROOT/Dockerfile" | grep -oE '^ENV DOTNET_[A-Za-z0-9_]+=[^ ]+' | cut -c5-)
+
+read -r tasks_port redis_a redis_b http_a http_b silo_a gateway_a silo_b gateway_b < <(driver ports --count 9)
+start() { # log name, then the command (env assignments first)
+  local name=$1; shift
+  local -a assignments=()
+  while [[ $1 == *=* ]]; do assignments+=("$1"); shift; done
+  env "${assignments[@]}" "${nice[@]}" "$@" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  disown $!  # stopped by pid on exit; no "Killed" notice from bash when one has to be stopped hard
+}
+wait_ready() { # url
+  for _ in $(seq 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
+  log "not ready: $1"; exit 1
+}
+
+start tasks Logging__LogLevel__Default=Warning PORT="$tasks_port" dotnet "$BENCH/.artifacts/bin/TasksStub/release/TasksStub.dll"
+wait_ready "http://127.0.0.1:$tasks_port/health/ready"
+declare -A consumer_pid consumer_port
+start_consumer() { # name, dll, redis port, http port, silo port, gateway port, then settings
+  local name=$1 dll=$2 redis=$3 http=$4 silo=$5 gateway=$6; shift 6
+  start "redis-$name" redis-server --port "$redis" --bind 127.0.0.1 --save "" --appendonly no --dir "$work"
+  for _ in $(seq 50); do redis-cli -p "$redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  # Each consumer runs from its own build directory, as the container does from /app.
+  start "consumer-$name" Logging__LogLevel__Default=Warning PulseCart__Redis="127.0.0.1:$redis" PORT="$http" \
+    PulseCart__Auth__Mode=None PulseCart__CloudTasks__BaseUrl="http://127.0.0.1:$tasks_port" \
+    PulseCart__CloudTasks__ProjectId=pulsecart-bench PulseCart__CloudTasks__Location=local \
+    PulseCart__CloudTasks__Queue=pulsecart-cart-reminders PulseCart__CloudTasks__CallbackBaseUrl="http://127.0.0.1:$http" \
+    PulseCart__Messaging__Sink=file PulseCart__Messaging__FilePath="$work/$name-messages.jsonl" \
+    PulseCart__Cluster__SiloPort="$silo" PulseCart__Cluster__GatewayPort="$gateway" "${image_env[@]}" "$@" \
+    bash -c 'cd "$(dirname "$0")" && exec dotnet "$0"' "$dll"
+  consumer_pid[$name]=${pids[-1]}
+  consumer_port[$name]=$http
+  wait_ready "http://127.0.0.1:$http/health/ready"
+}
+start_consumer a "$dll_a" "$redis_a" "$http_a" "$silo_a" "$gateway_a" "${a_env[@]}"
+start_consumer b "$dll_b" "$redis_b" "$http_b" "$silo_b" "$gateway_b" "${b_env[@]}"
+
+burst() { # name, seconds, event-id prefix: prints req/s, p99 ms, CPU µs per event
+  local pid=${consumer_pid[$1]} before after result requests
+  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  result=$("${nice[@]}" wrk -t 2 -c 64 -d "$2s" --timeout 5s -s "$BENCH/load/push.lua" \
+    "http://127.0.0.1:${consumer_port[$1]}/consumer/push" -- "$mode" "$3" | grep '^BENCH ')
+  after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  requests=$(grep -o '"requests":[0-9]*' <<<"$result" | cut -d: -f2)
+  echo "$(grep -o '"rps":[0-9.]*' <<<"$result" | cut -d: -f2) $(grep -o '"p99_ms":[0-9.]*' <<<"$result" | cut -d: -f2)" \
+    "$(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests ))"
+}
+log "A: $a_ref ${a_env[*]}; B: $b_ref ${b_env[*]}; $mode, $warmup s warm-up each, $rounds rounds of ${seconds} s bursts"
+burst a "$warmup" "wa$RANDOM" >/dev/null
+burst b "$warmup" "wb$RANDOM" >/dev/null
+mkdir -p "$BENCH/results"
+results="$BENCH/results/ab-$(date -u +%Y-%m-%dT%H%M%SZ).txt"  # kept (git-ignored), one line per burst
+echo "round build req/s p99_ms cpu_us_per_event"
+echo "# A: $a_ref ${a_env[*]}; B: $b_ref ${b_env[*]}; $mode" >"$results"
+for round in $(seq "$rounds"); do
+  order=(a b); (( round % 2 )) || order=(b a)
+  for name in "${order[@]}"; do
+    echo "$round ${name^^} $(burst "$name" "$seconds" "r$round$name$RANDOM")"
+  done
+done | tee -a "$results"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for name in A B; do
+  echo "$name median: $(awk -v n=$name '$2 == n { print $3 }' "$results" | median) req/s," \
+    "p99 $(awk -v n=$name '$2 == n { print $4 }' "$results" | median) ms," \
+    "$(awk -v n=$name '$2 == n { print $5 }' "$results" | median) µs CPU per event"
+done
+echo "rounds B did more req/s than A: $(awk '!/^#/ { r[$1, $2] = $3 } END { for (i = 1; i <= '"$rounds"'; i++) if (r[i, "B"] > r[i, "A"]) w++; print w + 0 }' "$results") of $rounds"
