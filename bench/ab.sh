@@ -37,19 +37,7 @@ done
 
 log() { printf '[ab %s] %s\n' "$(date +%T)" "$*" >&2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/pulsecart-ab.XXXXXX")
-pids=()
-cleanup() {
-  local status=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  if [ "$status" -ne 0 ]; then log "work directory kept: $work"; else rm -rf "$work"; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$BENCH/processes.sh"
 
 log "building bench/Bench.sln (Release)"
 dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" -nologo -v m >"$work/build-bench.log" 2>&1 \
@@ -79,11 +67,7 @@ mapfile -t image_env < <(sed -n '/ AS runtime/,$p' "$ROOT/Dockerfile" | grep -oE
 read -r tasks_port redis_a redis_b http_a http_b silo_a gateway_a silo_b gateway_b < <(driver ports --count 9)
 start() { # log name, then the command (env assignments first)
   local name=$1; shift
-  local -a assignments=()
-  while [[ $1 == *=* ]]; do assignments+=("$1"); shift; done
-  env "${assignments[@]}" "${nice[@]}" "$@" >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  disown $!  # stopped by pid on exit; no "Killed" notice from bash when one has to be stopped hard
+  start_process "$work/$name.log" "$@"
 }
 wait_ready() { # url
   for _ in $(seq 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
@@ -105,7 +89,7 @@ start_consumer() { # name, dll, redis port, http port, silo port, gateway port, 
     PulseCart__Messaging__Sink=file PulseCart__Messaging__FilePath="$work/$name-messages.jsonl" \
     PulseCart__Cluster__SiloPort="$silo" PulseCart__Cluster__GatewayPort="$gateway" "${image_env[@]}" "$@" \
     bash -c 'cd "$(dirname "$0")" && exec dotnet "$0"' "$dll"
-  consumer_pid[$name]=${pids[-1]}
+  consumer_pid[$name]=$started_pid
   consumer_port[$name]=$http
   wait_ready "http://127.0.0.1:$http/health/ready"
 }

@@ -74,19 +74,9 @@ fi
 
 stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pulsecart-bench.XXXXXX")
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  if [ "$keep" -eq 1 ] || [ "$status" -ne 0 ]; then log "work directory kept: $work"; else rm -rf "$work"; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+nice=()
+[ "$priority" -eq 1 ] && nice=(nice -n -10)
+source "$BENCH/processes.sh"
 
 # ---- build (Release) ----------------------------------------------------------------------------------------
 log "building bench/Bench.sln (Release)"
@@ -131,16 +121,11 @@ read -r redis_port tasks_port noop_port baseline_port consumer_port silo_port ga
   < <(driver ports --count 14)
 declare -A port pid messages started_ms ready_ms
 
-nice=()
-[ "$priority" -eq 1 ] && nice=(nice -n -10)
 start() { # name, then the command (env assignments first)
   local name=$1; shift
-  local -a assignments=()
-  while [[ $1 == *=* ]]; do assignments+=("$1"); shift; done
   started_ms[$name]=$(date +%s%3N)
-  env "${assignments[@]}" "${nice[@]}" "$@" >"$work/$name.log" 2>&1 &
-  pid[$name]=$!
-  pids+=($!)
+  start_process "$work/$name.log" "$@"
+  pid[$name]=$started_pid
 }
 
 # Stops one service started above, by its pid, and forgets the pid so that the exit trap cannot hit a reused one.
