@@ -46,9 +46,9 @@ ENV PORT=8080 \
 # once instead of waiting for startup-like activity to pause, which under load it rarely does. bench/run.sh starts the
 # consumer with these DOTNET_ settings too.
 ENV DOTNET_TC_CallCountingDelayMs=0
-# Hot ReadyToRun code goes straight to optimised code instead of through an instrumented copy first: about half the
-# JIT's work in the first seconds, so 80 % of steady throughput within 4-6 s of readiness instead of 8-12 s, for 3-6 %
-# more CPU per event in steady state (no profile data for that code; README, Performance, Warm-up).
+# Hot ReadyToRun code is compiled once, optimised, instead of first as an instrumented copy: less JIT work in the first
+# seconds under load, so 80 % of steady throughput within 4-6 s of readiness instead of 8-12 s, for 3-6 % more CPU per
+# event in steady state (no profile data for that code; README, Performance, Warm-up).
 ENV DOTNET_TieredPGO_InstrumentOnlyHotCode=0
 # Each active cart and order is a few KB that lives for minutes, so every gen-0 collection copies what arrived since
 # the last one, and the pause grows with the gap: the default budget let it reach 25-55 ms (gen 1: 80-150 ms) under
