@@ -38,6 +38,7 @@ done
 log() { printf '[ab %s] %s\n' "$(date +%T)" "$*" >&2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/pulsecart-ab.XXXXXX")
 source "$BENCH/processes.sh"
+source "$BENCH/consumer-image.sh"
 
 log "building bench/Bench.sln (Release)"
 dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" -nologo -v m >"$work/build-bench.log" 2>&1 \
@@ -55,14 +56,13 @@ consumer_dll() { # ref, name: prints the path of a built consumer, as the contai
     git -C "$ROOT" archive "$ref" | tar -x -C "$src"
   fi
   log "building the consumer for $name from $ref"
-  dotnet publish "$src/src/PulseCart.Consumer" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
-    -o "$work/publish-$name" -nologo -v m >"$work/build-$name.log" 2>&1 || { tail -30 "$work/build-$name.log" >&2; exit 1; }
+  dotnet publish "$src/src/PulseCart.Consumer" "${publish_flags[@]}" -o "$work/publish-$name" -nologo -v m \
+    >"$work/build-$name.log" 2>&1 || { tail -30 "$work/build-$name.log" >&2; exit 1; }
   echo "$work/publish-$name/PulseCart.Consumer.dll"
 }
 dll_a=$(consumer_dll "$a_ref" a)
 if [ "$b_ref" = "$a_ref" ]; then dll_b=$dll_a; else dll_b=$(consumer_dll "$b_ref" b); fi
 [ -f "$dll_a" ] && [ -f "$dll_b" ] || { log "no consumer build for A or B"; exit 1; }
-mapfile -t image_env < <(sed -n '/ AS runtime/,$p' "$ROOT/Dockerfile" | grep -oE '^ENV DOTNET_[A-Za-z0-9_]+=[^ ]+' | cut -c5-)
 
 read -r tasks_port redis_a redis_b http_a http_b silo_a gateway_a silo_b gateway_b < <(driver ports --count 9)
 start() { # log name, then the command (env assignments first)

@@ -84,8 +84,7 @@ dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" 
   || { tail -30 "$work/build-bench.log" >&2; exit 1; }
 driver() { dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" "$@"; }
 
-# The consumer as the container ships it (Dockerfile): published Release, ReadyToRun for linux-x64.
-publish_flags=(-c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true)
+source "$BENCH/consumer-image.sh"
 if [ -n "$prebuilt" ]; then
   commit=unknown
   consumer_source="prebuilt $prebuilt"
@@ -110,8 +109,7 @@ fi
 
 [ -f "$consumer_dll" ] || { log "the build left no $consumer_dll; build log:"; tail -30 "$work/build-consumer.log" >&2; exit 1; }
 
-# The runtime settings the image gives the consumer (the Dockerfile's runtime stage, ENV DOTNET_*), before --consumer-env.
-mapfile -t image_env < <(sed -n '/ AS runtime/,$p' "$ROOT/Dockerfile" | grep -oE '^ENV DOTNET_[A-Za-z0-9_]+=[^ ]+' | cut -c5-)
+# The image's runtime settings first, then --consumer-env.
 consumer_env=("${image_env[@]}" "${consumer_env[@]}")
 [ ${#consumer_env[@]} -gt 0 ] && consumer_source+=" with ${consumer_env[*]}"
 
