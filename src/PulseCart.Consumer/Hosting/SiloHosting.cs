@@ -54,6 +54,11 @@ public static class SiloHosting
                 case ClusterMode.Localhost:
                     // The same service id as the cluster modes, so state in Redis is found whichever mode a deployment runs in.
                     orleans.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, primarySiloEndpoint: null, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+
+                    // The directory cache remembers where other silos' grains live; a cluster of one has none. Orleans'
+                    // cache still takes every activation in and out, and its size gauge counts it entry by entry each
+                    // time the dashboard samples (once a second).
+                    orleans.Configure<GrainDirectoryOptions>(options => options.CachingStrategy = GrainDirectoryOptions.CachingStrategyType.None);
                     break;
                 case ClusterMode.Redis:
                     orleans.Configure<ClusterOptions>(options =>
