@@ -57,7 +57,7 @@ public static class SiloHosting
 
                     // The directory cache remembers where other silos' grains live; a cluster of one has none. Orleans'
                     // cache still takes every activation in and out, and its size gauge counts it entry by entry each
-                    // time the dashboard samples (once a second).
+                    // time it is read (by the dashboard, by a /metrics scrape).
                     orleans.Configure<GrainDirectoryOptions>(options => options.CachingStrategy = GrainDirectoryOptions.CachingStrategyType.None);
                     break;
                 case ClusterMode.Redis:
