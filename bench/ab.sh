@@ -52,12 +52,10 @@ consumer_dll() { # ref, name: prints the path of a built consumer, as the contai
     src=$ROOT
   else
     src="$work/src-$name"
-    mkdir -p "$src"
-    git -C "$ROOT" archive "$ref" | tar -x -C "$src"
+    source_at "$ref" "$src"
   fi
   log "building the consumer for $name from $ref"
-  dotnet publish "$src/src/PulseCart.Consumer" "${publish_flags[@]}" -o "$work/publish-$name" -nologo -v m \
-    >"$work/build-$name.log" 2>&1 || { tail -30 "$work/build-$name.log" >&2; exit 1; }
+  publish_consumer "$src" "$work/publish-$name" "$work/build-$name.log"
   echo "$work/publish-$name/PulseCart.Consumer.dll"
 }
 dll_a=$(consumer_dll "$a_ref" a)

@@ -92,18 +92,15 @@ if [ -n "$prebuilt" ]; then
 elif [ -n "$ref" ]; then
   commit=$(git -C "$ROOT" rev-parse "$ref")
   consumer_source="commit $commit"
-  mkdir -p "$work/src"
-  git -C "$ROOT" archive "$commit" | tar -x -C "$work/src"
+  source_at "$commit" "$work/src"
   log "building the consumer as committed at $ref ($commit)"
-  dotnet publish "$work/src/src/PulseCart.Consumer" "${publish_flags[@]}" -o "$work/consumer-publish" -nologo -v m \
-    >"$work/build-consumer.log" 2>&1 || { tail -30 "$work/build-consumer.log" >&2; exit 1; }
+  publish_consumer "$work/src" "$work/consumer-publish" "$work/build-consumer.log"
   consumer_dll="$work/consumer-publish/PulseCart.Consumer.dll"
 else
   commit=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
   consumer_source="working tree at $commit$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' with uncommitted src changes')"
   log "building src/PulseCart.Consumer (Release, working tree)"
-  dotnet publish "$ROOT/src/PulseCart.Consumer" "${publish_flags[@]}" -o "$work/consumer-publish" -nologo -v m >"$work/build-consumer.log" 2>&1 \
-    || { tail -30 "$work/build-consumer.log" >&2; exit 1; }
+  publish_consumer "$ROOT" "$work/consumer-publish" "$work/build-consumer.log"
   consumer_dll="$work/consumer-publish/PulseCart.Consumer.dll"
 fi
 
