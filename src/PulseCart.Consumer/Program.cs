@@ -11,7 +11,6 @@ builder.AddPulseCart();
 
 var app = builder.Build();
 app.UsePulseCartSecurity();
-app.UseRequestTimeouts();
 app.MapPushEndpoints();
 app.MapTaskEndpoints();
 app.MapOperatorEndpoints();

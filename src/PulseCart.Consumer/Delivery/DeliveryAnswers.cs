@@ -5,9 +5,16 @@ namespace PulseCart.Consumer.Delivery;
 
 /// <summary>
 /// How the push and task endpoints answer: 204 with the outcome (every outcome is an acknowledgement), 413 for a body
-/// over the limit, 400 or 408 for a body the caller could not send, 503 only for a failure a retry can get past.
+/// over the limit, 400 or 408 for a body the caller could not send, 503 only for a failure a retry can get past, and
+/// 504 for a delivery still being handled after <paramref name="deadline"/>.
 /// </summary>
-public sealed class DeliveryAnswers(ILogger logger)
+/// <remarks>
+/// The deadline is kept here rather than by ASP.NET Core's request-timeouts middleware: that middleware links a
+/// token source to every request and re-enters the pipeline, which cost a known redelivery about a tenth of its CPU.
+/// Nothing a handler awaits takes the deadline as cancellation (grain calls and Redis have timeouts of their own), so
+/// a handler past it runs on, and only the answer is given.
+/// </remarks>
+public sealed class DeliveryAnswers(ILogger logger, TimeSpan deadline)
 {
     public const string OutcomeHeader = "X-PulseCart-Outcome";
 
@@ -46,9 +53,22 @@ public sealed class DeliveryAnswers(ILogger logger)
             }
 
             TOutcome outcome;
+            var handling = handle(buffer!.AsMemory(0, length), http.Request.Headers, cancellationToken);
             try
             {
-                outcome = await handle(buffer!.AsMemory(0, length), http.Request.Headers, cancellationToken);
+                outcome = await handling.WaitAsync(deadline);
+            }
+            catch (TimeoutException) when (!handling.IsCompleted)
+            {
+                // The handler still reads the body: its buffer goes back to the pool when it ends, not now.
+                var body = buffer;
+                buffer = null;
+                _ = handling.ContinueWith(
+                    static (_, pooled) => ArrayPool<byte>.Shared.Return((byte[])pooled!), body,
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                logger.LogWarning("Delivery still being handled after {Deadline}; answered 504, and it goes on", deadline);
+                http.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
+                return;
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {

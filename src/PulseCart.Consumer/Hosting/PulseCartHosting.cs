@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.Options;
 using PulseCart.Consumer.Emulators;
 using PulseCart.Consumer.Events;
@@ -43,9 +42,6 @@ public static class PulseCartHosting
         AddValidatedOptions<EventTimeOptions>(builder.Services, EventTimeOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<EventTimeOptions>, EventTimeOptionsValidator>();
         builder.Services.AddPulseCartMessaging();
-        builder.Services.AddRequestTimeouts();
-        builder.Services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<PushOptions>>((timeouts, push) =>
-            timeouts.AddPolicy(PushEndpoints.RequestTimeoutPolicy, push.Value.RequestTimeout));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Slow senders must not hold connections open: headers within 10 s, bodies at a minimum data rate.

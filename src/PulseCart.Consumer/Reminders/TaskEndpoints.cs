@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using PulseCart.Consumer.Delivery;
 using PulseCart.Consumer.PubSub;
 using PulseCart.Consumer.Security;
@@ -12,11 +13,11 @@ public static class TaskEndpoints
     public static IEndpointRouteBuilder MapTaskEndpoints(this IEndpointRouteBuilder app)
     {
         var handler = app.ServiceProvider.GetRequiredService<ReminderCallbackHandler>();
-        var answers = new DeliveryAnswers(app.ServiceProvider.GetRequiredService<ILogger<ReminderCallbackHandler>>());
+        var deadline = app.ServiceProvider.GetRequiredService<IOptions<PushOptions>>().Value.RequestTimeout;
+        var answers = new DeliveryAnswers(app.ServiceProvider.GetRequiredService<ILogger<ReminderCallbackHandler>>(), deadline);
         Func<ReadOnlyMemory<byte>, IHeaderDictionary, CancellationToken, Task<string>> handle = handler.HandleAsync;
         app.MapPost("/tasks/cart-reminder", http => answers.AnswerAsync(http, MaxBodyBytes, handle, static outcome => outcome))
             .DisableAntiforgery()
-            .WithRequestTimeout(PushEndpoints.RequestTimeoutPolicy)
             .RequireCaller(app.ServiceProvider, SecurityPolicies.Tasks);
         return app;
     }

@@ -59,12 +59,22 @@ public static class SecurityPolicies
         return builder;
     }
 
-    /// <summary>Puts a route group behind the push or task door, when authentication is on.</summary>
+    /// <summary>
+    /// Puts a route behind the push or task door when authentication is on. With the doors open the route is answered
+    /// as soon as it is matched (<c>ShortCircuit</c>): the authentication and authorization middlewares, which would find
+    /// nothing to check, cost a known redelivery about a tenth of its CPU.
+    /// </summary>
     public static TBuilder RequireCaller<TBuilder>(this TBuilder endpoints, IServiceProvider services, string policy)
         where TBuilder : IEndpointConventionBuilder
     {
         var auth = services.GetRequiredService<IOptions<AuthOptions>>().Value;
-        return auth.Mode == AuthMode.Oidc ? endpoints.RequireAuthorization(policy) : endpoints;
+        if (auth.Mode == AuthMode.Oidc)
+        {
+            return endpoints.RequireAuthorization(policy);
+        }
+
+        endpoints.ShortCircuit();
+        return endpoints;
     }
 
     public static WebApplication UsePulseCartSecurity(this WebApplication app)
