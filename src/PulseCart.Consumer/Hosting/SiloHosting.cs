@@ -110,6 +110,9 @@ public static class SiloHosting
                 });
             }
 
+            // Orleans' working set visits every activation every 5 s; the silo needs only the news it passes on.
+            orleans.Services.Replace(ServiceDescriptor.Singleton<IActivationWorkingSet, UnscannedWorkingSet>());
+
             // Carts and orders in Redis when it is configured (the connection the quarantine uses too), else in this process.
             orleans.AddPulseCartGrainStorage(services => redis is null
                 ? new MemoryStateStore()

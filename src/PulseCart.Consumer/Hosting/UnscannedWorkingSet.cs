@@ -1,0 +1,54 @@
+namespace PulseCart.Consumer.Hosting;
+
+/// <summary>
+/// Orleans' working set of recently used grains, without its scan. Orleans' own (10.4) visits every activation every
+/// 5 s, under the activation's lock, to tell the ones used in the last 10-15 s; with a few hundred thousand carts and
+/// orders in memory that took 5 % of the CPU under unique events. What the silo needs from it is the news it passes
+/// on: the collector schedules a new grain's collection when it is added and cancels it when the grain deactivates.
+/// <see cref="Count"/> is then every activation, not only the recently used ones; it is read only by activation-count
+/// placement (PulseCart keeps Orleans' default, resource-optimized) and the silo's runtime statistics.
+/// </summary>
+internal sealed class UnscannedWorkingSet(IEnumerable<IActivationWorkingSetObserver> observers) : IActivationWorkingSet
+{
+    private readonly IActivationWorkingSetObserver[] _observers = observers.ToArray();
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    public void OnActivated(IActivationWorkingSetMember member)
+    {
+        Interlocked.Increment(ref _count);
+        foreach (var observer in _observers)
+        {
+            observer.OnAdded(member);
+        }
+    }
+
+    public void OnActive(IActivationWorkingSetMember member)
+    {
+        foreach (var observer in _observers)
+        {
+            observer.OnActive(member);
+        }
+    }
+
+    public void OnDeactivating(IActivationWorkingSetMember member)
+    {
+        // What the scan would have found by now (idle for more than 10 s or not): Orleans reports the shutdown as a
+        // collection or as a deactivation on idle by it.
+        member.IsCandidateForRemoval(wouldRemove: true);
+        foreach (var observer in _observers)
+        {
+            observer.OnDeactivating(member);
+        }
+    }
+
+    public void OnDeactivated(IActivationWorkingSetMember member)
+    {
+        Interlocked.Decrement(ref _count);
+        foreach (var observer in _observers)
+        {
+            observer.OnDeactivated(member);
+        }
+    }
+}
