@@ -4,9 +4,15 @@ namespace PulseCart.Consumer.Hosting;
 /// Orleans' working set of recently used grains, without its scan. Orleans' own (10.4) visits every activation every
 /// 5 s, under the activation's lock, to tell the ones used in the last 10-15 s; with a few hundred thousand carts and
 /// orders in memory that took 5 % of the CPU under unique events. What the silo needs from it is the news it passes
-/// on: the collector schedules a new grain's collection when it is added and cancels it when the grain deactivates.
+/// on: the collector schedules a new grain's collection when it is added and cancels it when the grain deactivates
+/// (and reschedules a grain it finds busy, so no live grain falls out of its schedule; Orleans' set also checked that
+/// on every eviction).
 /// <see cref="Count"/> is then every activation, not only the recently used ones; it is read only by activation-count
 /// placement (PulseCart keeps Orleans' default, resource-optimized) and the silo's runtime statistics.
+/// What is given up: Orleans' request monitor walks its own working set every 5 s to send the caller of a request
+/// running past 20 s a status from the grain, which Orleans then adds to the caller's timeout message. That set is now
+/// empty, so a grain call that times out (30 s) is reported without it. Every call PulseCart's grains make out (Redis,
+/// Cloud Tasks, the message sink) has a timeout of its own well below that.
 /// </summary>
 internal sealed class UnscannedWorkingSet(IEnumerable<IActivationWorkingSetObserver> observers) : IActivationWorkingSet
 {
