@@ -61,7 +61,7 @@ public sealed class OperatorPageBrowserTests(RedisFixture redis)
 
         using var browser = StartChromium();
         var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(30));
-        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException), typeof(InvalidOperationException));
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException), typeof(InvalidOperationException), typeof(ElementClickInterceptedException));
 
         browser.Navigate().GoToUrl($"{baseUrl}/dashboard/#/grains");
         wait.Until(page => page.PageSource.Contains("CartGrain") && page.PageSource.Contains("OrderGrain"));
@@ -80,7 +80,8 @@ public sealed class OperatorPageBrowserTests(RedisFixture redis)
         Save(browser, "operator-page.png");
 
         // One entry by hand, then the rest of its cause in bulk: the one already replayed is not sent again.
-        // The page re-renders its tables every 5 s: a click finds its element afresh (the wait ignores stale ones).
+        // The page re-renders its tables every 5 s: a click finds its element afresh (the wait ignores stale ones, and
+        // clicks that another element took while the layout settled).
         void Click(Func<IWebElement> element) => wait.Until(_ =>
         {
             element().Click();
