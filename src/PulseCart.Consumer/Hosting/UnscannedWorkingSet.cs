@@ -7,8 +7,10 @@ namespace PulseCart.Consumer.Hosting;
 /// on: the collector schedules a new grain's collection when it is added and cancels it when the grain deactivates
 /// (and reschedules a grain it finds busy, so no live grain falls out of its schedule; Orleans' set also checked that
 /// on every eviction).
-/// <see cref="Count"/> is then every activation, not only the recently used ones; it is read only by activation-count
-/// placement (PulseCart keeps Orleans' default, resource-optimized) and the silo's runtime statistics.
+/// <see cref="Count"/> is then every activation, not only the recently used ones, and only close: Orleans also reports a
+/// grain that failed to activate as deactivated, without having added it, so it can read low after such failures. It
+/// is read only by activation-count placement (PulseCart keeps Orleans' default, resource-optimized) and the silo's
+/// runtime statistics.
 /// What is given up: Orleans' request monitor walks its own working set every 5 s to send the caller of a request
 /// running past 20 s a status from the grain, which Orleans then adds to the caller's timeout message. That set is now
 /// empty, so a grain call that times out (30 s) is reported without it. Every call PulseCart's grains make out (Redis,
@@ -19,7 +21,7 @@ internal sealed class UnscannedWorkingSet(IEnumerable<IActivationWorkingSetObser
     private readonly IActivationWorkingSetObserver[] _observers = observers.ToArray();
     private int _count;
 
-    public int Count => Volatile.Read(ref _count);
+    public int Count => Math.Max(0, Volatile.Read(ref _count));
 
     public void OnActivated(IActivationWorkingSetMember member)
     {
