@@ -45,6 +45,9 @@ public sealed partial class OrderGrain(
         }
 
         await RememberAndSaveAsync(orderPlaced);
+
+        // Most orders hear nothing more, so this one leaves memory now, as its cart does; a payment.failed reactivates it.
+        DeactivateOnIdle();
         return outcome;
     }
 
