@@ -114,11 +114,6 @@ public sealed class CartGrain(
 
         await RememberAndSaveAsync(orderPlaced);
         await TryDeleteTaskAsync(taskToDelete);
-
-        // A purchase is usually a cart's last event, so it leaves memory now instead of idling for three minutes (a later
-        // event reactivates it from storage): under a stream of new carts, grains held only to idle were most of the heap
-        // the GC had to mark (README, Performance).
-        DeactivateOnIdle();
         return outcome;
     }
 
