@@ -12,7 +12,7 @@ public sealed class OneActivationTests(ClusterFixture fixture)
     [Fact]
     public async Task IdenticalDeliveriesThroughEverySiloMeetInOneActivation()
     {
-        var shoppers = Shopper.Many(24);
+        var shoppers = Shopper.Many(300);
         var routes = Cluster.Routes();
         Assert.Equal(4, routes.Count);
 

@@ -10,7 +10,30 @@ public sealed class EventRouter(IGrainFactory grains)
     private readonly GrainReferences<ICartGrain> _carts = new(grains);
     private readonly GrainReferences<IOrderGrain> _orders = new(grains);
 
-    public Task<EventOutcome> RouteAsync(IPulseCartEvent routed) => routed switch
+    /// <summary>
+    /// How many times a call Orleans rejected before any grain saw it is made. A placed order leaves memory at once, and a
+    /// call that meets it leaving is forwarded to its next activation, at most twice; identical deliveries arriving
+    /// through two silos at once can need a third way in. The grains dedup, so calling again is safe.
+    /// </summary>
+    public const int Attempts = 3;
+
+    public async Task<EventOutcome> RouteAsync(IPulseCartEvent routed)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RouteOnceAsync(routed);
+            }
+            catch (OrleansMessageRejectionException) when (attempt < Attempts)
+            {
+                // Long enough for the leaving activation to unregister, so the next call finds a new one.
+                await Task.Delay(TimeSpan.FromMilliseconds(10 * attempt));
+            }
+        }
+    }
+
+    private Task<EventOutcome> RouteOnceAsync(IPulseCartEvent routed) => routed switch
     {
         CartUpdated updated => _carts.For(updated.CartId).CartUpdatedAsync(updated),
         CartAbandoned abandoned => _carts.For(abandoned.CartId).CartAbandonedAsync(abandoned),
