@@ -59,8 +59,8 @@ public sealed class IdleGrainCollectionTests
         var client = consumer.CreateClient();
         var order = Push.NewId("o");
 
-        // Distinct order.placed events for one order at once: each deactivates the order with the others queued behind
-        // it, and those are forwarded to its next activation, which deactivates in turn.
+        // Distinct order.placed events for one order at once: the first deactivates the order with the others queued
+        // behind it, and those are forwarded to its next activation, which stays.
         var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
             client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1", Push.NewId("c"), Push.T0.AddSeconds(i)))));
 

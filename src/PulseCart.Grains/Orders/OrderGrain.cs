@@ -49,8 +49,8 @@ public sealed partial class OrderGrain(
         // Most orders hear nothing more once placed, so this one leaves memory now instead of idling for three minutes (a
         // later event reactivates it from storage): under a stream of new orders, grains held only to idle were most of
         // the heap each garbage collection marked (README, Performance). Only the first placement: a request queued
-        // behind it is forwarded to the next activation, and Orleans rejects one forwarded twice, so a burst of
-        // order.placed for one order must not deactivate it again and again.
+        // behind it is forwarded to the next activation, and Orleans rejects one forwarded twice (the router then calls
+        // again), so a burst of order.placed for one order must not deactivate it again and again.
         if (outcome == EventOutcome.Processed)
         {
             DeactivateOnIdle();
