@@ -17,17 +17,25 @@ public sealed class OneActivationTests(ClusterFixture fixture)
         Assert.Equal(4, routes.Count);
 
         // Every route delivers the same event at the same moment, as concurrent Pub/Sub redeliveries landing on
-        // different pods would.
+        // different pods would. A copy that fails (in a burst this size on a busy CI machine, a state read can time out)
+        // is delivered again, as Pub/Sub does after a 5xx.
+        var publisher = new Publisher(routes, TimeSpan.FromSeconds(30));
         var abandonments = await Task.WhenAll(shoppers.Select(shopper =>
-            Task.WhenAll(routes.Select(route => route.Router.RouteAsync(shopper.Abandoned)))));
+            Task.WhenAll(routes.Select((_, first) => publisher.DeliverAsync(shopper.Abandoned, first)))));
         await Task.WhenAll(shoppers.Select(shopper =>
-            Task.WhenAll(routes.Select(route => route.Router.RouteAsync(shopper.Placed)))));
+            Task.WhenAll(routes.Select((_, first) => publisher.DeliverAsync(shopper.Placed, first)))));
+
+        // A copy that meets a placed order leaving memory is forwarded, and Orleans rejects one forwarded twice; the
+        // router calls again instead of answering 503.
+        Assert.DoesNotContain(publisher.Failures, failure => failure is OrleansMessageRejectionException);
 
         var hosts = new HashSet<SiloAddress>();
         foreach (var (shopper, outcomes) in shoppers.Zip(abandonments))
         {
-            Assert.Equal(1, outcomes.Count(outcome => outcome == EventOutcome.Processed));
-            Assert.Equal(routes.Count - 1, outcomes.Count(outcome => outcome == EventOutcome.Duplicate));
+            // One copy is processed, the others are duplicates; a copy processed whose answer was lost is redelivered
+            // and answered duplicate too, so "at most one".
+            Assert.All(outcomes, outcome => Assert.True(outcome is EventOutcome.Processed or EventOutcome.Duplicate, $"{outcome}"));
+            Assert.True(outcomes.Count(outcome => outcome == EventOutcome.Processed) <= 1, string.Join(", ", outcomes));
             var task = Assert.Single(Cluster.Tasks.ScheduledFor(shopper.CartId));
             Assert.Single(Cluster.Messages.WithKey(shopper.ConfirmationKey));
 

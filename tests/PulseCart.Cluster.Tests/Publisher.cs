@@ -17,6 +17,9 @@ public sealed class Publisher(IReadOnlyList<Route> routes, TimeSpan patience)
 
     public int Redelivered => _attempts.Values.Count(attempts => attempts > 1);
 
+    /// <summary>What made deliveries fail: each would have been a 5xx to Pub/Sub.</summary>
+    public ConcurrentQueue<Exception> Failures { get; } = new();
+
     public async Task<EventOutcome> DeliverAsync(IPulseCartEvent routed, int firstRoute)
     {
         var clock = Stopwatch.StartNew();
@@ -29,8 +32,9 @@ public sealed class Publisher(IReadOnlyList<Route> routes, TimeSpan patience)
                 _attempts.AddOrUpdate(routed.EventId, attempt + 1, (_, previous) => previous + attempt + 1);
                 return outcome;
             }
-            catch (Exception) when (clock.Elapsed < patience)
+            catch (Exception failure) when (clock.Elapsed < patience)
             {
+                Failures.Enqueue(failure);
                 // Pub/Sub backs off before redelivering; a short pause keeps the test quick.
                 await Task.Delay(TimeSpan.FromMilliseconds(200));
             }
