@@ -11,14 +11,19 @@ COPY src/PulseCart.Google/PulseCart.Google.csproj src/PulseCart.Google/
 COPY src/PulseCart.Emulators/PulseCart.Emulators.csproj src/PulseCart.Emulators/
 COPY src/PulseCart.Emulators.Host/PulseCart.Emulators.Host.csproj src/PulseCart.Emulators.Host/
 COPY src/PulseCart.Consumer/PulseCart.Consumer.csproj src/PulseCart.Consumer/
-RUN dotnet restore src/PulseCart.Consumer/PulseCart.Consumer.csproj -r linux-x64 && \
+RUN dotnet restore src/PulseCart.Consumer/PulseCart.Consumer.csproj -r linux-x64 \
+      -p:SelfContained=true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true && \
     dotnet restore src/PulseCart.Emulators.Host/PulseCart.Emulators.Host.csproj
 
 COPY src/ src/
 # ReadyToRun: code compiled ahead of time, so a new instance under load spends less of its first seconds in the JIT.
+# Self-contained and composite: the runtime, ASP.NET Core, Orleans and our code compiled as one image, which can also hold
+# the generic code that crosses assemblies (async state machines, collections of other assemblies' types); separately
+# compiled, the JIT has to make those at start. Ready ~0.6 s sooner and ~30 % more requests in the first seconds, steady
+# throughput level (README, Performance, Warm-up); the compile takes ~5 min and the app ~180 MB more.
 # The standalone twins are published too (into /emulators, for the emulators target).
-RUN dotnet publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release -r linux-x64 --self-contained false \
-    -p:PublishReadyToRun=true --no-restore -o /app && \
+RUN dotnet publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release -r linux-x64 --self-contained true \
+    -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true --no-restore -o /app && \
     dotnet publish src/PulseCart.Emulators.Host/PulseCart.Emulators.Host.csproj -c Release --no-restore -o /emulators
 
 # The Cloud Tasks and Pub/Sub twins alone, for other projects' tests: docker build --target emulators -t pulsecart-twins .
@@ -34,8 +39,9 @@ EXPOSE 8085 8086 8123 8124 8090
 USER $APP_UID
 ENTRYPOINT ["dotnet", "PulseCart.Emulators.Host.dll"]
 
-# The consumer: the last stage, so a plain docker build makes it.
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# The consumer: the last stage, so a plain docker build makes it. It carries its own runtime, so the base image only
+# needs the runtime's native dependencies.
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 
@@ -56,7 +62,7 @@ ENV DOTNET_TieredPGO_InstrumentOnlyHotCode=0
 # Performance). Only this spelling is read: DOTNET_GCgen0MaxBudget is ignored on Linux.
 ENV DOTNET_GCGen0MaxBudget=0x800000
 EXPOSE 8080
-# The aspnet image ships a non-root "app" user; APP_UID is its id.
+# The .NET images (runtime-deps included) ship a non-root "app" user; APP_UID is its id.
 USER $APP_UID
 # Readiness: GET /health/ready (silo joined, Redis answering). Liveness: GET /health/live.
-ENTRYPOINT ["dotnet", "PulseCart.Consumer.dll"]
+ENTRYPOINT ["./PulseCart.Consumer"]

@@ -1,6 +1,6 @@
 # Sourced by run.sh and ab.sh: the consumer as the container ships it (Dockerfile), and how both build it. Needs ROOT.
-# How the image builds it: published Release, ReadyToRun for linux-x64.
-publish_flags=(-c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true)
+# How the image builds it: published Release for linux-x64, self-contained, one composite ReadyToRun image (~5 min).
+publish_flags=(-c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true)
 # The runtime settings the image gives it (the Dockerfile's runtime stage, ENV DOTNET_*).
 mapfile -t image_env < <(sed -n '/ AS runtime/,$p' "$ROOT/Dockerfile" | grep -oE '^ENV DOTNET_[A-Za-z0-9_]+=[^ ]+' | cut -c5-)
 # source_at REF DIR: the repository's files as committed at REF, unpacked into DIR.
