@@ -75,7 +75,8 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
-# No Docker daemon here to build it: lint the Dockerfile (the test command proves its publish step).
+# No Docker daemon here to build it: lint the Dockerfile (the test command proves its publish steps, all but the
+# consumer's composite compile, which bench/run.sh runs).
 step "Dockerfile"
 if "$TOOLS/node_modules/.bin/dockerfilelint" "$DEPLOY_DIR/../Dockerfile" >"$WORK/dockerfilelint.log" 2>&1; then
     ok "dockerfilelint: no issue"
