@@ -148,9 +148,10 @@ tasks_env=(PulseCart__CloudTasks__BaseUrl="http://127.0.0.1:$tasks_port" PulseCa
 port[tasks]=$tasks_port
 start tasks Logging__LogLevel__Default=Warning PORT="$tasks_port" dotnet "$BENCH/.artifacts/bin/TasksStub/release/TasksStub.dll"
 
-# The consumer runs from a hard-linked copy of its build through its apphost, renamed: same runtime and code as
-# `dotnet PulseCart.Consumer.dll`, but a command line that a `pkill -f PulseCart.Consumer` elsewhere on a shared
-# machine does not match (that happened during this benchmark's first runs).
+# The consumer runs from a hard-linked copy of its build through its apphost, renamed: what the image starts (a
+# self-contained build brings its runtime; a framework-dependent one finds it through DOTNET_ROOT), but a command line
+# that a `pkill -f PulseCart.Consumer` elsewhere on a shared machine does not match (that happened during this
+# benchmark's first runs).
 consumer_app="$work/consumer-app"
 mkdir -p "$consumer_app"
 cp -al "$(dirname "$consumer_dll")/." "$consumer_app/" 2>/dev/null || cp -a "$(dirname "$consumer_dll")/." "$consumer_app/"
