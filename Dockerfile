@@ -20,7 +20,7 @@ COPY src/ src/
 # Self-contained and composite: the runtime, ASP.NET Core, Orleans and our code compiled as one image, which can also hold
 # the generic code that crosses assemblies (async state machines, collections of other assemblies' types); separately
 # compiled, the JIT has to make those at start. In four of five pairs of fresh consumers it was ready sooner and answered
-# 20-55 % more requests in its first 2 s; steady throughput level (README, Performance, Warm-up). The compile takes
+# 20-57 % more requests in its first 2 s; steady throughput level (README, Performance, Warm-up). The compile takes
 # ~5 min; the app is ~180 MB larger, the image ~75 MB (it no longer needs the ASP.NET image's shared runtime).
 # The standalone twins are published too (into /emulators, for the emulators target).
 RUN dotnet publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release -r linux-x64 --self-contained true \
