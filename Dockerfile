@@ -51,7 +51,7 @@ ENV PORT=8080 \
     ASPNETCORE_ENVIRONMENT=Production
 # A new instance meets its first requests under load: the JIT starts counting calls (and so optimising hot code) at
 # once instead of waiting for startup-like activity to pause, which under load it rarely does. bench/run.sh starts the
-# consumer with these DOTNET_ settings too.
+# consumer with these DOTNET_ settings too, read by bench/consumer-image.sh one per ENV line: keep them so.
 ENV DOTNET_TC_CallCountingDelayMs=0
 # With the composite image nearly all code starts precompiled, and what the JIT still did in a fresh process's first
 # seconds under load was recompiling warm methods: some twice (instrumented, then optimised with the profile) and many
