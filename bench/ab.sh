@@ -9,6 +9,7 @@
 # Options: --a-env NAME=VALUE, --b-env NAME=VALUE (repeatable; after the Dockerfile's DOTNET_* settings, which both get)
 #          --mode M (sessions; any load of bench/load/push.lua)  --rounds N (12)  --seconds S (5 per burst)
 #          --warmup S (15 per consumer, before the first burst)  --priority (nice -10; needs root)
+#          --rate R (offer R req/s on a fixed schedule instead of as fast as answered: for comparing p99 at a rate)
 # Prints each burst (req/s, p99 ms, consumer CPU µs per event; also kept in bench/results/ab-*.txt), the medians,
 # and how many rounds B won.
 # Everything listens on 127.0.0.1 ports chosen free at start; every process started here is stopped on exit.
@@ -16,7 +17,7 @@ set -euo pipefail
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH")
-a_ref="" b_ref="" a_env=() b_env=() mode=sessions rounds=12 seconds=5 warmup=15 nice=()
+a_ref="" b_ref="" a_env=() b_env=() mode=sessions rounds=12 seconds=5 warmup=15 nice=() rate=() rate_note=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --a) a_ref=$2; shift ;;
@@ -28,7 +29,8 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift ;;
     --warmup) warmup=$2; shift ;;
     --priority) nice=(nice -n -10) ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --rate) rate=(env BENCH_RATE=$(( $2 / 2 ))); rate_note=" at $2 req/s"; shift ;;  # load/push.lua paces each of wrk's two threads
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "ab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -97,20 +99,20 @@ start_consumer b "$dll_b" "$redis_b" "$http_b" "$silo_b" "$gateway_b" "${b_env[@
 burst() { # name, seconds, event-id prefix: prints req/s, p99 ms, CPU µs per event
   local pid=${consumer_pid[$1]} before after result requests
   before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  result=$("${nice[@]}" wrk -t 2 -c 64 -d "$2s" --timeout 5s -s "$BENCH/load/push.lua" \
+  result=$("${nice[@]}" "${rate[@]}" wrk -t 2 -c 64 -d "$2s" --timeout 5s -s "$BENCH/load/push.lua" \
     "http://127.0.0.1:${consumer_port[$1]}/consumer/push" -- "$mode" "$3" | grep '^BENCH ')
   after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   requests=$(grep -o '"requests":[0-9]*' <<<"$result" | cut -d: -f2)
   echo "$(grep -o '"rps":[0-9.]*' <<<"$result" | cut -d: -f2) $(grep -o '"p99_ms":[0-9.]*' <<<"$result" | cut -d: -f2)" \
     "$(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests ))"
 }
-log "A: $a_ref ${a_env[*]}; B: $b_ref ${b_env[*]}; $mode, $warmup s warm-up each, $rounds rounds of ${seconds} s bursts"
+log "A: $a_ref ${a_env[*]}; B: $b_ref ${b_env[*]}; $mode$rate_note, $warmup s warm-up each, $rounds rounds of ${seconds} s bursts"
 burst a "$warmup" "wa$RANDOM" >/dev/null
 burst b "$warmup" "wb$RANDOM" >/dev/null
 mkdir -p "$BENCH/results"
 results="$BENCH/results/ab-$(date -u +%Y-%m-%dT%H%M%SZ).txt"  # kept (git-ignored), one line per burst
 echo "round build req/s p99_ms cpu_us_per_event"
-echo "# A: $a_ref ${a_env[*]}; B: $b_ref ${b_env[*]}; $mode" >"$results"
+echo "# A: $a_ref ${a_env[*]}; B: $b_ref ${b_env[*]}; $mode$rate_note" >"$results"
 for round in $(seq "$rounds"); do
   order=(a b); (( round % 2 )) || order=(b a)
   for name in "${order[@]}"; do
