@@ -59,4 +59,29 @@ public sealed class OneActivationTests(ClusterFixture fixture)
         // The grains live on more than one silo, so most deliveries above crossed from one silo to another.
         Assert.True(hosts.Count >= 2, $"all grains on {string.Join(", ", hosts)}");
     }
+
+    [Fact]
+    public async Task IdenticalDeliveriesOfABuyNowThroughEverySiloConfirmItOnce()
+    {
+        var shoppers = Shopper.Many(300);
+        var routes = Cluster.Routes();
+
+        // The purchase is the first the service hears of each cart, so the cart leaves memory with its order. A copy
+        // that meets either on its way out is forwarded, or called again by the router, and never fails for that.
+        var publisher = new Publisher(routes, TimeSpan.FromSeconds(30));
+        var placements = await Task.WhenAll(shoppers.Select(shopper =>
+            Task.WhenAll(routes.Select((_, first) => publisher.DeliverAsync(shopper.Placed, first)))));
+
+        Assert.DoesNotContain(publisher.Failures, failure => failure is OrleansMessageRejectionException);
+        foreach (var (shopper, outcomes) in shoppers.Zip(placements))
+        {
+            // Two copies can each be "processed": one can reach the order first and the other the cart, each grain
+            // doing its part once. What matters is that each effect happened once.
+            Assert.All(outcomes, outcome => Assert.True(outcome is EventOutcome.Processed or EventOutcome.Duplicate, $"{outcome}"));
+            Assert.Single(Cluster.Messages.WithKey(shopper.ConfirmationKey));
+            var view = await routes[0].Grains.GetGrain<ICartGrain>(shopper.CartId).GetAsync();
+            Assert.Equal(CartStatus.Purchased, view!.Status);
+            Assert.Equal(shopper.OrderId, view.PurchaseOrderId);
+        }
+    }
 }
