@@ -116,7 +116,7 @@ public sealed class CartGrain(
         await RememberAndSaveAsync(orderPlaced);
         await TryDeleteTaskAsync(taskToDelete);
 
-        // A cart first heard of through its purchase (a buy-now) has nothing left to hear: it leaves memory now, as a
+        // A cart first heard of through its purchase (a buy-now) rarely hears more: it leaves memory now, as a
         // placed order does, instead of idling for three minutes (README, Performance). A cart with a history stays, so
         // that events still on their way find it active. Only when storage had no record of it, so a second activation
         // (a request that was queued behind this one is forwarded to it) never deactivates again.
