@@ -17,6 +17,41 @@ public sealed class DirectPersistentStateTests(ClusterFixture fixture)
 
         Assert.Equal(2, await grain.StoredValueAsync());
     }
+
+    [Fact]
+    public async Task AStateNeverReadCannotBeWritten()
+    {
+        var forgetful = fixture.Grains.GetGrain<IUnreadProbeGrain>($"probe-{Guid.NewGuid():N}");
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => forgetful.WriteWithoutReadingAsync(7));
+
+        Assert.Contains("OnActivateAsync", refused.Message);
+        Assert.False(await forgetful.StorageHoldsARecordAsync());
+    }
+}
+
+public interface IUnreadProbeGrain : IGrainWithStringKey
+{
+    Task WriteWithoutReadingAsync(int value);
+
+    Task<bool> StorageHoldsARecordAsync();
+}
+
+/// <summary>A grain that forgot to read its state when it activated.</summary>
+public sealed class UnreadProbeGrain([PersistentState("probe", GrainStorage.Name)] IPersistentState<ProbeState> state)
+    : Grain, IUnreadProbeGrain
+{
+    public Task WriteWithoutReadingAsync(int value)
+    {
+        state.State.Value = value;
+        return state.WriteStateAsync();
+    }
+
+    public async Task<bool> StorageHoldsARecordAsync()
+    {
+        await state.ReadStateAsync();
+        return state.RecordExists;
+    }
 }
 
 public interface IWriteProbeGrain : IGrainWithStringKey
@@ -30,6 +65,8 @@ public interface IWriteProbeGrain : IGrainWithStringKey
 public sealed class WriteProbeGrain([PersistentState("probe", GrainStorage.Name)] IPersistentState<ProbeState> state)
     : Grain, IWriteProbeGrain
 {
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => state.ReadOnActivationAsync();
+
     public async Task WriteTwiceWithoutWaitingAsync(int first, int second)
     {
         state.State.Value = first;

@@ -26,6 +26,9 @@ public sealed class CartGrain(
 
     private string CartId => this.GetPrimaryKeyString();
 
+    // The state is read here rather than in Orleans' grain lifecycle, which this grain then never runs (DirectPersistentState).
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => state.ReadOnActivationAsync();
+
     public async Task<EventOutcome> CartUpdatedAsync(CartUpdated cartUpdated)
     {
         if (Cart.Events.Contains(cartUpdated.EventId))

@@ -21,6 +21,9 @@ public sealed partial class OrderGrain(
 
     private string OrderId => this.GetPrimaryKeyString();
 
+    // The state is read here rather than in Orleans' grain lifecycle, which this grain then never runs (DirectPersistentState).
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => state.ReadOnActivationAsync();
+
     public async Task<EventOutcome> OrderPlacedAsync(OrderPlaced orderPlaced)
     {
         if (Order.Events.Contains(orderPlaced.EventId))
