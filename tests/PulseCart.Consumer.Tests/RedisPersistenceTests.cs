@@ -143,6 +143,29 @@ public sealed class RedisPersistenceTests(RedisFixture redis)
         Assert.Single(consumer.SentWithKey($"order_confirmation:{order}"));
     }
 
+    [Fact]
+    public async Task AWriteOfMoreMembersThanOneCommandTakesStoresThemAllAndKeepsTheVersionCheck()
+    {
+        // An upgraded cart writes every id it remembers at once: more than one HSET's worth of members.
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString);
+        var store = new RedisStateStore(connection);
+        var key = $"pulsecart/test/{Push.NewId("big")}";
+        var members = Enumerable.Range(0, 1_200).Select(i => new StoredKey(1, $"e-{i}", 1_000 + i)).ToArray();
+
+        Assert.True(await store.WriteAsync(key, new StateWrite("", "1", new byte[] { 1, 2 }, members, [], ReplaceAll: true)));
+        Assert.True(await store.WriteAsync(key, new StateWrite("1", "2", new byte[] { 3 }, [new StoredKey(2, "m-1", 7)], members[..600], ReplaceAll: false)));
+        Assert.False(await store.WriteAsync(key, new StateWrite("1", "2", new byte[] { 4 }, [], [], ReplaceAll: false)));
+        Assert.False(await store.WriteAsync(key, new StateWrite("", "1", new byte[] { 5 }, [], [], ReplaceAll: true)));
+
+        var stored = await store.ReadAsync(key);
+        Assert.NotNull(stored);
+        Assert.Equal("2", stored.Version);
+        Assert.Equal(new byte[] { 3 }, stored.Record.ToArray());
+        Assert.Equal(
+            members[600..].Append(new StoredKey(2, "m-1", 7)).OrderBy(member => member.Key),
+            stored.Keys.OrderBy(member => member.Key));
+    }
+
     private async Task<Dictionary<string, RedisValue>> StoredHashAsync(string grainKey)
     {
         await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString);
