@@ -52,13 +52,13 @@ public static class PersistentStateActivation
 /// order. Storage errors reach the grain as they were thrown.
 /// </summary>
 /// <remarks>
-/// The grain reads the state in its <c>OnActivateAsync</c> (<see cref="PersistentStateActivation.ReadOnActivationAsync{TState}"/>),
-/// where Orleans' own reads it in the grain's lifecycle: a grain
-/// with nothing in its lifecycle activates and deactivates without running one (grouping and sorting its stages, a state
-/// machine per stage), which took 4-9 % of the CPU of a unique <c>order.placed</c>, two activations each (README,
-/// Performance). A write or clear before any read fails, so a grain that forgets the read fails on its first write, not
-/// only where storage already holds a record (whose version check refuses it). After a migration the new activation reads again (every change is written before a delivery is acknowledged,
-/// so storage has it all).
+/// The grain reads the state in its <c>OnActivateAsync</c>
+/// (<see cref="PersistentStateActivation.ReadOnActivationAsync{TState}"/>), where Orleans' own reads it in the grain's
+/// lifecycle: a grain with nothing in its lifecycle activates and deactivates without running one (grouping and sorting
+/// its stages, a state machine per stage), which cost 4-9 % of the CPU of a unique <c>order.placed</c>, two activations
+/// each (README, Performance). A write or clear before any read fails, so a grain that forgets the read fails on its
+/// first write, not only where storage already holds a record (whose version check refuses it). After a migration the
+/// new activation reads again (every change is written before a delivery is acknowledged, so storage has it all).
 /// </remarks>
 internal sealed class DirectPersistentState<TState> : IPersistentState<TState>, IGrainState<TState>
 {
