@@ -32,7 +32,7 @@ if (collections.Count == 0)
 foreach (var gc in collections)
 {
     Console.WriteLine(Invariant(
-        $"{gc.StartRelativeMSec,9:F0} ms  gen{gc.Generation} {gc.Type,-16} pause {gc.PauseDurationMSec,6:F1} ms  promoted {gc.PromotedMB,6:F1} MB  heap after {gc.HeapSizeAfterMB,6:F0} MB{MarkTimes(gc)}"));
+        $"{gc.StartRelativeMSec,9:F0} ms  gen{gc.Generation} {gc.Type,-16} pause {gc.PauseDurationMSec,6:F1} ms (suspending {gc.SuspendDurationMSec,4:F1}, collecting {gc.DurationMSec,5:F1})  promoted {gc.PromotedMB,6:F1} MB  heap after {gc.HeapSizeAfterMB,6:F0} MB{MarkTimes(gc)}"));
 }
 
 var traced = collections[^1].StartRelativeMSec + collections[^1].PauseDurationMSec - collections[0].StartRelativeMSec;
@@ -40,7 +40,7 @@ Console.WriteLine(Invariant($"== {collections.Count} collections over {traced / 
 foreach (var generation in collections.GroupBy(gc => gc.Generation).OrderBy(group => group.Key))
 {
     Console.WriteLine(Invariant(
-        $"gen{generation.Key}: {generation.Count()} collections, pause mean {generation.Average(gc => gc.PauseDurationMSec):F1} ms, max {generation.Max(gc => gc.PauseDurationMSec):F1} ms, promoted mean {generation.Average(gc => gc.PromotedMB):F1} MB"));
+        $"gen{generation.Key}: {generation.Count()} collections, pause mean {generation.Average(gc => gc.PauseDurationMSec):F1} ms, max {generation.Max(gc => gc.PauseDurationMSec):F1} ms, suspending mean {generation.Average(gc => gc.SuspendDurationMSec):F1} ms, collecting mean {generation.Average(gc => gc.DurationMSec):F1} ms, promoted mean {generation.Average(gc => gc.PromotedMB):F1} MB"));
 }
 
 return 0;
