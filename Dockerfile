@@ -20,7 +20,7 @@ COPY src/ src/
 # Self-contained and composite: the runtime, ASP.NET Core, Orleans and our code compiled as one image, which can also hold
 # the generic code that crosses assemblies (async state machines, collections of other assemblies' types); separately
 # compiled, the JIT has to make those at start. In four of five pairs of fresh consumers it was ready sooner and answered
-# 20-57 % more requests in its first 2 s; steady throughput level (README, Performance, Warm-up). The compile takes
+# 20-57 % more requests in its first 2 s; steady throughput level (bench/README.md, Warm-up). The compile takes
 # ~5 min; the app is ~180 MB larger, the image ~75 MB (it no longer needs the ASP.NET image's shared runtime).
 # The standalone twins are published too (into /emulators, for the emulators target).
 RUN dotnet publish src/PulseCart.Consumer/PulseCart.Consumer.csproj -c Release -r linux-x64 --self-contained true \
@@ -57,13 +57,13 @@ ENV DOTNET_TC_CallCountingDelayMs=0
 # seconds under load was recompiling warm methods: some twice (instrumented, then optimised with the profile) and many
 # that had barely been called. Tiered PGO off compiles each once; a threshold of 256 calls instead of 30 compiles only
 # the hot ones. The JIT is done ~2 s sooner; side by side, sessions and unique events were level and a duplicate cost
-# ~1 us more of its ~22 (README, Performance, Warm-up). The threshold is read as hexadecimal.
+# ~1 us more of its ~22 (bench/README.md, Warm-up). The threshold is read as hexadecimal.
 ENV DOTNET_TieredPGO=0
 ENV DOTNET_TC_CallCountThreshold=0x100
 # Each active cart and order is a few KB that lives for minutes, so every gen-0 collection copies what arrived since
 # the last one, and the pause grows with the gap: the default budget let it reach 25-55 ms (gen 1: 80-150 ms) under
-# sessions load. A cap of 8 MB per heap keeps gen-0 pauses near 10 ms for about 2 % more CPU per event (README,
-# Performance). Only this spelling is read: DOTNET_GCgen0MaxBudget is ignored on Linux.
+# sessions load. A cap of 8 MB per heap keeps gen-0 pauses near 10 ms for about 2 % more CPU per event (bench/README.md,
+# Latency). Only this spelling is read: DOTNET_GCgen0MaxBudget is ignored on Linux.
 ENV DOTNET_GCGen0MaxBudget=0x800000
 EXPOSE 8080
 # The .NET images (runtime-deps included) ship a non-root "app" user; APP_UID is its id.
