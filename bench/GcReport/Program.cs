@@ -4,9 +4,10 @@ using Microsoft.Diagnostics.Tracing.Analysis;
 using Microsoft.Diagnostics.Tracing.Analysis.GC;
 using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
-// Every garbage collection in a trace: generation, pause, bytes promoted and, with the GC keyword at verbose level,
-// how long each heap spent marking from each kind of root ("MarkOlder" is references from older generations). Then
-// per generation: count, mean and max pause, mean promoted, and the share of the traced time spent paused.
+// Every garbage collection in a trace: generation, pause (suspending the threads, then collecting; a background
+// collection runs beside the program, so only its short pauses stop it), bytes promoted and, with the GC keyword at
+// verbose level, how long each heap spent marking from each kind of root ("MarkOlder" is references from older
+// generations). Then per generation: count, mean and max pause, mean promoted, and the share of the traced time paused.
 //   dotnet-trace collect -p N --providers Microsoft-Windows-DotNETRuntime:0x1:5 --duration 00:00:00:10 -o gc.nettrace
 //   dotnet run -c Release --project bench/GcReport -- gc.nettrace
 if (args.Length != 1)
@@ -32,7 +33,7 @@ if (collections.Count == 0)
 foreach (var gc in collections)
 {
     Console.WriteLine(Invariant(
-        $"{gc.StartRelativeMSec,9:F0} ms  gen{gc.Generation} {gc.Type,-16} pause {gc.PauseDurationMSec,6:F1} ms (suspending {gc.SuspendDurationMSec,4:F1}, collecting {gc.DurationMSec,5:F1})  promoted {gc.PromotedMB,6:F1} MB  heap after {gc.HeapSizeAfterMB,6:F0} MB{MarkTimes(gc)}"));
+        $"{gc.StartRelativeMSec,9:F0} ms  gen{gc.Generation} {gc.Type,-16} pause {gc.PauseDurationMSec,6:F1} ms {Split(gc)}  promoted {gc.PromotedMB,6:F1} MB  heap after {gc.HeapSizeAfterMB,6:F0} MB{MarkTimes(gc)}"));
 }
 
 var traced = collections[^1].StartRelativeMSec + collections[^1].PauseDurationMSec - collections[0].StartRelativeMSec;
@@ -40,10 +41,14 @@ Console.WriteLine(Invariant($"== {collections.Count} collections over {traced / 
 foreach (var generation in collections.GroupBy(gc => gc.Generation).OrderBy(group => group.Key))
 {
     Console.WriteLine(Invariant(
-        $"gen{generation.Key}: {generation.Count()} collections, pause mean {generation.Average(gc => gc.PauseDurationMSec):F1} ms, max {generation.Max(gc => gc.PauseDurationMSec):F1} ms, suspending mean {generation.Average(gc => gc.SuspendDurationMSec):F1} ms, collecting mean {generation.Average(gc => gc.DurationMSec):F1} ms, promoted mean {generation.Average(gc => gc.PromotedMB):F1} MB"));
+        $"gen{generation.Key}: {generation.Count()} collections, pause mean {generation.Average(gc => gc.PauseDurationMSec):F1} ms, max {generation.Max(gc => gc.PauseDurationMSec):F1} ms, suspending mean {generation.Average(gc => gc.SuspendDurationMSec):F1} ms, promoted mean {generation.Average(gc => gc.PromotedMB):F1} MB"));
 }
 
 return 0;
+
+static string Split(TraceGC gc) => gc.Type == GCType.BackgroundGC
+    ? Invariant($"(suspending {gc.SuspendDurationMSec,4:F1}, in the background {gc.DurationMSec,5:F0})")
+    : Invariant($"(suspending {gc.SuspendDurationMSec,4:F1}, collecting {gc.DurationMSec,5:F1})");
 
 static string MarkTimes(TraceGC gc)
 {
