@@ -224,6 +224,7 @@ printf '{"kind":"meta","date":"%s","mode":"%s","priority":%s,"load_average_at_st
   "$cold_duration" "$single_cart_events" "$quarantine_count" >"$raw"
 
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+kernel_ticks() { awk '{print $15}' "/proc/$1/stat"; } # of those, the time spent in the kernel on the process's behalf
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 softirq() { awk '/^cpu /{print $7+$8}' /proc/stat; } # interrupt work, mostly loopback TCP, charged to no process
 rss_mib() { awk -v f="$2:" '$1==f{printf "%.1f", $2/1024}' "/proc/$1/status"; }
@@ -290,25 +291,25 @@ measure() { # kind (load|paced), load, service, round; with pacing in load_env f
   elif [ "$load" = active ]; then
     wrk_run "$service" 2 active "$prefix" >/dev/null # every cart activated before measuring
   fi
-  local s0 r0 k0 m0 i0 c0 t0 t1 result g0 g1 q0 q1
+  local s0 sk0 r0 k0 m0 i0 c0 t0 t1 result g0 g1 q0 q1
   sleep 0.6 # the runtime probe rewrites its line every 0.5 s
   g0=$(cat "$work/$service.probe")
   q0=$(tasks_stats)
-  s0=$(ticks "${pid[$service]}") r0=$(ticks "${pid[redis]}") k0=$(ticks "${pid[tasks]}") m0=$(busy) i0=$(softirq)
+  s0=$(ticks "${pid[$service]}") sk0=$(kernel_ticks "${pid[$service]}") r0=$(ticks "${pid[redis]}") k0=$(ticks "${pid[tasks]}") m0=$(busy) i0=$(softirq)
   children_cpu; c0=$cpu_now
   t0=$(date +%s.%N)
   result=$(wrk_run "$service" "$duration" "$load" "$prefix")
   t1=$(date +%s.%N)
-  local s1 r1 k1 m1 i1
-  s1=$(ticks "${pid[$service]}") r1=$(ticks "${pid[redis]}") k1=$(ticks "${pid[tasks]}") m1=$(busy) i1=$(softirq)
+  local s1 sk1 r1 k1 m1 i1
+  s1=$(ticks "${pid[$service]}") sk1=$(kernel_ticks "${pid[$service]}") r1=$(ticks "${pid[redis]}") k1=$(ticks "${pid[tasks]}") m1=$(busy) i1=$(softirq)
   children_cpu
   q1=$(tasks_stats)
   local cpu
-  cpu=$(awk -v s="$(( s1 - s0 ))" -v r="$(( r1 - r0 ))" -v k="$(( k1 - k0 ))" -v m="$(( m1 - m0 ))" -v i="$(( i1 - i0 ))" \
+  cpu=$(awk -v s="$(( s1 - s0 ))" -v sk="$(( sk1 - sk0 ))" -v r="$(( r1 - r0 ))" -v k="$(( k1 - k0 ))" -v m="$(( m1 - m0 ))" -v i="$(( i1 - i0 ))" \
     -v c="$(awk -v a="$c0" -v b="$cpu_now" 'BEGIN{print b-a}')" \
     -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN{s/=hz*t; r/=hz*t; k/=hz*t; m/=hz*t; i/=hz*t; c/=t; o=m-s-r-k-c-i; if (o<0) o=0;
-      printf "{\"service\":%.3f,\"redis\":%.3f,\"tasks_stub\":%.3f,\"client\":%.3f,\"softirq\":%.3f,\"other\":%.3f,\"machine\":%.3f}", s, r, k, c, i, o, m}')
+    'BEGIN{s/=hz*t; sk/=hz*t; r/=hz*t; k/=hz*t; m/=hz*t; i/=hz*t; c/=t; o=m-s-r-k-c-i; if (o<0) o=0;
+      printf "{\"service\":%.3f,\"service_kernel\":%.3f,\"redis\":%.3f,\"tasks_stub\":%.3f,\"client\":%.3f,\"softirq\":%.3f,\"other\":%.3f,\"machine\":%.3f}", s, sk, r, k, c, i, o, m}')
   sleep 0.6
   g1=$(cat "$work/$service.probe")
   local runtime

@@ -118,7 +118,7 @@ public static partial class Report
         }
 
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"{"load",-24} {"service",-9} {"req/s",8} {"range over rounds",19} {"p50 ms",7} {"p99 ms",7} {"÷baseline",9} {"÷no-op",7} {"errors",6}  {"cpu: svc",8} {"redis",5} {"client",6} {"irq",4} {"stub",4} {"other",5} {"tasks",5} {"cpu µs/req: svc",15} {"svc+redis",9} {"gc pause %",10} {"alloc KB/req",12}");
+            $"{"load",-24} {"service",-9} {"req/s",8} {"range over rounds",19} {"p50 ms",7} {"p99 ms",7} {"÷baseline",9} {"÷no-op",7} {"errors",6}  {"cpu: svc",8} {"redis",5} {"client",6} {"irq",4} {"stub",4} {"other",5} {"tasks",5} {"cpu µs/req: svc",15} {"kernel",6} {"svc+redis",9} {"gc pause %",10} {"alloc KB/req",12}");
         foreach (var load in Loads)
         {
             foreach (var service in Services)
@@ -143,6 +143,8 @@ public static partial class Report
                 var cpuPerRequest = Median(rounds.Select(r => Num(r["cpu"]!, "service") / Num(r["wrk"]!, "rps") * 1e6));
                 var gcPause = Median(rounds.Select(r => r["runtime"] is { } rt ? Num(rt, "gc_pause_ms") / (Num(r["wrk"]!, "seconds") * 10) : 0));
                 var allocated = Median(rounds.Select(r => r["runtime"] is { } rt ? Num(rt, "allocated_bytes") / Num(r["wrk"]!, "requests") / 1024 : 0));
+                // Of the service's CPU, the time in the kernel on its behalf (system calls, wake-ups, loopback TCP sends).
+                var kernelPerRequest = Median(rounds.Select(r => Num(r["cpu"]!, "service_kernel") / Num(r["wrk"]!, "rps") * 1e6));
                 var cpuWithRedisPerRequest = Median(rounds.Select(r => (Num(r["cpu"]!, "service") + Num(r["cpu"]!, "redis")) / Num(r["wrk"]!, "rps") * 1e6));
                 double? vsBaseline = medians.TryGetValue((load, "baseline"), out var b) ? rps / b : null;
                 double? vsNoOp = medians.TryGetValue((load, "no-op"), out var n) ? rps / n : null;
@@ -150,7 +152,7 @@ public static partial class Report
                 var p99 = Median(wrk.Select(w => Num(w, "p99_ms")));
                 var range = $"{wrk.Min(w => Num(w, "rps")):F0}–{wrk.Max(w => Num(w, "rps")):F0}";
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"{LoadNames[load],-24} {service,-9} {rps,8:F0} {range,19} {p50,7:F2} {p99,7:F2} {Ratio(vsBaseline),9} {Ratio(vsNoOp),7} {errors,6:F0}  {serviceCpu,8:F2} {redisCpu,5:F2} {clientCpu,6:F2} {softirqCpu,4:F2} {stubCpu,4:F2} {otherCpu,5:F2} {tasksCreated,5:F0} {cpuPerRequest,15:F0} {cpuWithRedisPerRequest,9:F0} {gcPause,10:F1} {allocated,12:F1}");
+                    $"{LoadNames[load],-24} {service,-9} {rps,8:F0} {range,19} {p50,7:F2} {p99,7:F2} {Ratio(vsBaseline),9} {Ratio(vsNoOp),7} {errors,6:F0}  {serviceCpu,8:F2} {redisCpu,5:F2} {clientCpu,6:F2} {softirqCpu,4:F2} {stubCpu,4:F2} {otherCpu,5:F2} {tasksCreated,5:F0} {cpuPerRequest,15:F0} {kernelPerRequest,6:F0} {cpuWithRedisPerRequest,9:F0} {gcPause,10:F1} {allocated,12:F1}");
                 if (errors > 0)
                 {
                     problems.Add($"{service} answered {errors:F0} errors (non-2xx, socket errors or timeouts) under load {load}");
@@ -177,6 +179,7 @@ public static partial class Report
                     ["cpu_cores_other"] = Math.Round(otherCpu, 2),
                     ["cpu_cores_machine"] = Math.Round(machineCpu, 2),
                     ["service_cpu_us_per_request"] = Math.Round(cpuPerRequest, 1),
+                    ["service_kernel_cpu_us_per_request"] = Math.Round(kernelPerRequest, 1),
                     ["service_and_redis_cpu_us_per_request"] = Math.Round(cpuWithRedisPerRequest, 1),
                     ["gc_pause_percent_of_wall"] = Math.Round(gcPause, 1),
                     ["allocated_kib_per_request"] = Math.Round(allocated, 1),
