@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -77,6 +80,72 @@ public sealed class TelemetryTests(ConsumerFixture fixture) : IClassFixture<Cons
         Assert.Equal("c-9", line.GetProperty("cart_id").GetString());
         Assert.True(line.GetProperty("time").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-1));
         Assert.Equal($"projects/pulsecart-prod/traces/{activity.TraceId}", line.GetProperty("logging.googleapis.com/trace").GetString());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task APushsLogLinesLinkToTheCallersTraceOnlyWhenAsked(bool linkTraces)
+    {
+        var lines = new JsonLogLines(new CloudLoggingFormatter(new FixedOptions(new CloudLoggingFormatterOptions { ProjectId = "pulsecart-prod" })));
+        await using var consumer = new ConsumerFactory(
+            new Dictionary<string, string?> { [TelemetryHosting.LinkTracesSetting] = linkTraces ? "true" : "false" },
+            services: services => services.AddSingleton<ILoggerProvider>(lines));
+        using var client = consumer.CreateClient();
+        var traceId = ActivityTraceId.CreateRandom();
+
+        // Unusable data, so that the push is quarantined and the consumer logs a warning while answering it.
+        using var push = new HttpRequestMessage(HttpMethod.Post, "/consumer/push")
+        {
+            Content = new StringContent("""{"message":{"data":"%%%","messageId":"m-trace"}}""", Encoding.UTF8, "application/json"),
+        };
+        push.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+        var response = await client.SendAsync(push);
+
+        Assert.Equal("quarantined", response.Outcome());
+        var warning = lines.All.Single(line => line.GetProperty("message").GetString()!.StartsWith("Quarantined message m-trace", StringComparison.Ordinal));
+        if (linkTraces)
+        {
+            Assert.Equal($"projects/pulsecart-prod/traces/{traceId}", warning.GetProperty("logging.googleapis.com/trace").GetString());
+        }
+        else
+        {
+            Assert.False(warning.TryGetProperty("logging.googleapis.com/trace", out _));
+        }
+    }
+
+    /// <summary>Every log line as the <c>json</c> format writes it to stdout.</summary>
+    private sealed class JsonLogLines(CloudLoggingFormatter jsonFormat) : ILoggerProvider
+    {
+        private readonly ConcurrentQueue<JsonElement> _lines = new();
+
+        private readonly CloudLoggingFormatter _jsonFormat = jsonFormat;
+
+        public IReadOnlyList<JsonElement> All => _lines.ToList();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(JsonLogLines owner, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                var output = new StringWriter();
+                owner._jsonFormat.Write(new LogEntry<TState>(logLevel, category, eventId, state, exception, formatter), null, output);
+                if (output.ToString() is { Length: > 0 } line)
+                {
+                    owner._lines.Enqueue(JsonDocument.Parse(line).RootElement.Clone());
+                }
+            }
+        }
     }
 
     private sealed class FixedOptions(CloudLoggingFormatterOptions value) : IOptionsMonitor<CloudLoggingFormatterOptions>
