@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -87,10 +86,10 @@ public sealed class TelemetryTests(ConsumerFixture fixture) : IClassFixture<Cons
     [InlineData(true)]
     public async Task APushsLogLinesLinkToTheCallersTraceOnlyWhenAsked(bool linkTraces)
     {
-        var lines = new JsonLogLines(new CloudLoggingFormatter(new FixedOptions(new CloudLoggingFormatterOptions { ProjectId = "pulsecart-prod" })));
+        var logs = new CapturedLogs(new CloudLoggingFormatter(new FixedOptions(new CloudLoggingFormatterOptions { ProjectId = "pulsecart-prod" })));
         await using var consumer = new ConsumerFactory(
             new Dictionary<string, string?> { [TelemetryHosting.LinkTracesSetting] = linkTraces ? "true" : "false" },
-            services: services => services.AddSingleton<ILoggerProvider>(lines));
+            services: services => services.AddSingleton<ILoggerProvider>(logs));
         using var client = consumer.CreateClient();
         var traceId = ActivityTraceId.CreateRandom();
 
@@ -103,7 +102,10 @@ public sealed class TelemetryTests(ConsumerFixture fixture) : IClassFixture<Cons
         var response = await client.SendAsync(push);
 
         Assert.Equal("quarantined", response.Outcome());
-        var warning = lines.All.Single(line => line.GetProperty("message").GetString()!.StartsWith("Quarantined message m-trace", StringComparison.Ordinal));
+        var warning = logs.Lines
+            .Where(line => line.Length > 0)
+            .Select(line => JsonDocument.Parse(line).RootElement)
+            .Single(line => line.GetProperty("message").GetString()!.StartsWith("Quarantined message m-trace", StringComparison.Ordinal));
         if (linkTraces)
         {
             Assert.Equal($"projects/pulsecart-prod/traces/{traceId}", warning.GetProperty("logging.googleapis.com/trace").GetString());
@@ -111,40 +113,6 @@ public sealed class TelemetryTests(ConsumerFixture fixture) : IClassFixture<Cons
         else
         {
             Assert.False(warning.TryGetProperty("logging.googleapis.com/trace", out _));
-        }
-    }
-
-    /// <summary>Every log line as the <c>json</c> format writes it to stdout.</summary>
-    private sealed class JsonLogLines(CloudLoggingFormatter jsonFormat) : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<JsonElement> _lines = new();
-
-        private readonly CloudLoggingFormatter _jsonFormat = jsonFormat;
-
-        public IReadOnlyList<JsonElement> All => _lines.ToList();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(JsonLogLines owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                var output = new StringWriter();
-                owner._jsonFormat.Write(new LogEntry<TState>(logLevel, category, eventId, state, exception, formatter), null, output);
-                if (output.ToString() is { Length: > 0 } line)
-                {
-                    owner._lines.Enqueue(JsonDocument.Parse(line).RootElement.Clone());
-                }
-            }
         }
     }
 
