@@ -82,14 +82,19 @@ public sealed class TelemetryTests(ConsumerFixture fixture) : IClassFixture<Cons
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task APushsLogLinesLinkToTheCallersTraceOnlyWhenAsked(bool linkTraces)
+    [InlineData(null, null, false)]
+    [InlineData(TelemetryHosting.LinkTracesSetting, "true", true)]
+    [InlineData("Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "Information", true)] // request logs asked for
+    public async Task APushsLogLinesLinkToTheCallersTraceOnlyWhenAsked(string? setting, string? value, bool linked)
     {
         var logs = new CapturedLogs(new CloudLoggingFormatter(new FixedOptions(new CloudLoggingFormatterOptions { ProjectId = "pulsecart-prod" })));
-        await using var consumer = new ConsumerFactory(
-            new Dictionary<string, string?> { [TelemetryHosting.LinkTracesSetting] = linkTraces ? "true" : "false" },
-            services: services => services.AddSingleton<ILoggerProvider>(logs));
+        var settings = new Dictionary<string, string?>();
+        if (setting is not null)
+        {
+            settings[setting] = value;
+        }
+
+        await using var consumer = new ConsumerFactory(settings, services: services => services.AddSingleton<ILoggerProvider>(logs));
         using var client = consumer.CreateClient();
         var traceId = ActivityTraceId.CreateRandom();
 
@@ -106,7 +111,7 @@ public sealed class TelemetryTests(ConsumerFixture fixture) : IClassFixture<Cons
             .Where(line => line.Length > 0)
             .Select(line => JsonDocument.Parse(line).RootElement)
             .Single(line => line.GetProperty("message").GetString()!.StartsWith("Quarantined message m-trace", StringComparison.Ordinal));
-        if (linkTraces)
+        if (linked)
         {
             Assert.Equal($"projects/pulsecart-prod/traces/{traceId}", warning.GetProperty("logging.googleapis.com/trace").GetString());
         }
