@@ -67,7 +67,8 @@ public static class TelemetryHosting
 
         // The request's activity and scope only serve to put its trace id on log lines. Where no traces are exported
         // and nobody asked for the link or set that category's level, each push is spared them: 1.5-5 us of CPU
-        // (bench/README.md, "The request's activity and logging scope"). The category logs only request diagnostics.
+        // (bench/README.md, "The request's activity and logging scope"). The category logs request diagnostics and
+        // hosting-startup assembly errors; a failed start is still logged by the generic host.
         if (!ExportsTraces(builder.Configuration)
             && !builder.Configuration.GetValue<bool>(LinkTracesSetting)
             && builder.Configuration[$"Logging:LogLevel:{HostingDiagnosticsCategory}"] is null)
