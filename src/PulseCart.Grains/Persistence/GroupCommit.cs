@@ -39,7 +39,9 @@ public sealed class GroupCommit<TItem>(Func<IReadOnlyList<TItem>, Task> send, in
                 var part = batch.Count <= maxBatch ? batch : batch.GetRange(start, Math.Min(maxBatch, batch.Count - start));
                 try
                 {
-                    await send(part);
+                    // Off the scheduler of the grain whose submission started this loop: later batches, sent from
+                    // here, must not queue behind that grain's turns, nor outlive its activation on its scheduler.
+                    await send(part).ConfigureAwait(false);
                 }
                 catch (Exception exception)
                 {

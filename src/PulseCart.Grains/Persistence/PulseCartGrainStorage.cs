@@ -33,62 +33,42 @@ public sealed class PulseCartGrainStorage(
             return;
         }
 
-        if (stored.LegacyState is { } legacyState)
+        try
         {
-            grainState.State = legacy.Deserialize<T>(new BinaryData(legacyState))!;
-            grainState.ETag = LegacyVersionPrefix + stored.Version;
-            grainState.RecordExists = true;
-            return;
-        }
-
-        var state = Stored(grainState.State);
-        var reader = new RecordReader(stored.Record.Span);
-        state.ReadRecord(ref reader);
-        var sets = state.KeySets;
-        foreach (var set in sets)
-        {
-            set.Entries.Clear();
-            set.Changes.Clear();
-        }
-
-        foreach (var key in stored.Keys)
-        {
-            foreach (var set in sets)
+            if (stored.LegacyState is { } legacyState)
             {
-                if (set.Tag == key.Tag)
-                {
-                    set.Entries[key.Key] = new DateTimeOffset(key.UtcTicks, TimeSpan.Zero);
-                }
+                grainState.State = legacy.Deserialize<T>(new BinaryData(legacyState))!;
+                grainState.ETag = LegacyVersionPrefix + stored.Version;
+            }
+            else
+            {
+                Load(Stored(grainState.State), stored);
+                grainState.ETag = stored.Version;
             }
         }
+        catch (Exception exception) when (exception is not NotSupportedException)
+        {
+            throw new CorruptStateException($"The stored {stateName} of {grainId} cannot be read: {exception.Message}", exception);
+        }
 
-        grainState.ETag = stored.Version;
         grainState.RecordExists = true;
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        var state = Stored(grainState.State);
-        var expected = grainState.ETag ?? "";
-
-        // A new record, or one an earlier version wrote: everything is written; otherwise only what changed.
-        var replaceAll = expected.Length == 0 || expected.StartsWith(LegacyVersionPrefix, StringComparison.Ordinal);
-        var version = replaceAll ? 1 : long.Parse(expected, CultureInfo.InvariantCulture) + 1;
-        var sets = state.KeySets;
-        var (added, removed) = replaceAll ? Everything(sets) : Changes(sets);
-        var writer = t_writer ??= new RecordWriter();
-        writer.Reset();
-        state.WriteRecord(writer);
-        var newVersion = version.ToString(CultureInfo.InvariantCulture);
-        var write = new StateWrite(expected, newVersion, writer.Written.ToArray(), added, removed, replaceAll);
-
-        // The grain's memory already holds what this write was to store. If storage did not take it, the activation
-        // goes, so that the retried delivery starts again from what storage has (here rather than in every grain: one
-        // await fewer per event).
+        // The grain's memory already holds what this write was to store. If storage did not take it, for whatever
+        // reason, the activation goes, so that the retried delivery starts again from what storage has (here rather
+        // than in every grain: one await fewer per event).
         var activation = activations.GrainContext;
+        var expected = grainState.ETag ?? "";
+        IReadOnlyList<IStoredKeySet> sets;
         bool written;
+        string newVersion;
         try
         {
+            var state = Stored(grainState.State);
+            sets = state.KeySets;
+            (var write, newVersion) = Prepare(state, expected);
             written = await store.WriteAsync(Key(stateName, grainId), write);
         }
         catch
@@ -111,6 +91,19 @@ public sealed class PulseCartGrainStorage(
 
         grainState.ETag = newVersion;
         grainState.RecordExists = true;
+    }
+
+    private static (StateWrite Write, string NewVersion) Prepare(IStoredState state, string expected)
+    {
+        // A new record, or one an earlier version wrote: everything is written; otherwise only what changed.
+        var replaceAll = expected.Length == 0 || expected.StartsWith(LegacyVersionPrefix, StringComparison.Ordinal);
+        var version = replaceAll ? 1 : long.Parse(expected, CultureInfo.InvariantCulture) + 1;
+        var (added, removed) = replaceAll ? Everything(state.KeySets) : Changes(state.KeySets);
+        var writer = t_writer ??= new RecordWriter();
+        writer.Reset();
+        state.WriteRecord(writer);
+        var newVersion = version.ToString(CultureInfo.InvariantCulture);
+        return (new StateWrite(expected, newVersion, writer.Written.ToArray(), added, removed, replaceAll), newVersion);
     }
 
     /// <summary>
@@ -172,6 +165,29 @@ public sealed class PulseCartGrainStorage(
         }
 
         return (added, removed);
+    }
+
+    private static void Load(IStoredState state, StoredState stored)
+    {
+        var reader = new RecordReader(stored.Record.Span);
+        state.ReadRecord(ref reader);
+        var sets = state.KeySets;
+        foreach (var set in sets)
+        {
+            set.Entries.Clear();
+            set.Changes.Clear();
+        }
+
+        foreach (var key in stored.Keys)
+        {
+            foreach (var set in sets)
+            {
+                if (set.Tag == key.Tag)
+                {
+                    set.Entries[key.Key] = new DateTimeOffset(key.UtcTicks, TimeSpan.Zero);
+                }
+            }
+        }
     }
 
     private static void Drop(IGrainContext? activation) =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using StackExchange.Redis;
 
@@ -16,16 +17,23 @@ public sealed class RedisStateStore : IStateStore
 {
     private const int MaxBatch = 128;
 
+    // A key of another type fails only its own read: its error comes back as a one-element array in its place
+    // (a hash always has an even count), where redis.call would abort the script and every read in the batch.
     private const string ReadScript = """
         local hashes = {}
-        for i = 1, #KEYS do hashes[i] = redis.call('HGETALL', KEYS[i]) end
+        for i = 1, #KEYS do
+          local hash = redis.pcall('HGETALL', KEYS[i])
+          if hash.err then hash = {hash.err} end
+          hashes[i] = hash
+        end
         return hashes
         """;
 
     // Per grain, ARGV holds: expected version, new version, record, replace-all flag, number of members added,
     // then field and value of each, number removed, then the field of each. The version, the record and the first
     // members added go in one HSET (a command fewer per grain and event); a new key has nothing to delete. Members
-    // go 1,000 values at a time, within what unpack can pass.
+    // go 1,000 values at a time, within what unpack can pass. The version is read with pcall, so a key that is no
+    // longer a hash fails its own version check instead of the whole batch.
     private const string WriteScript = """
         local written = {}
         local a = 1
@@ -41,9 +49,9 @@ public sealed class RedisStateStore : IStateStore
           if expected == '' then
             current = redis.call('EXISTS', key) == 0
           elseif string.sub(expected, 1, 7) == 'legacy:' then
-            current = redis.call('HGET', key, 'etag') == string.sub(expected, 8)
+            current = redis.pcall('HGET', key, 'etag') == string.sub(expected, 8)
           else
-            current = redis.call('HGET', key, 'v') == expected
+            current = redis.pcall('HGET', key, 'v') == expected
           end
           if current then
             if replaceAll == '1' and expected ~= '' then redis.call('DEL', key) end
@@ -101,10 +109,21 @@ public sealed class RedisStateStore : IStateStore
             keys[i] = batch[i].Key;
         }
 
-        var hashes = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(ReadScript, keys))!;
+        var hashes = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(ReadScript, keys).ConfigureAwait(false))!;
         for (var i = 0; i < batch.Count; i++)
         {
-            batch[i].Complete(Parse((RedisResult[])hashes[i]!));
+            StoredState? state;
+            try
+            {
+                state = Parse((RedisResult[])hashes[i]!);
+            }
+            catch (Exception exception)
+            {
+                batch[i].Fail(new CorruptStateException($"The state stored under {batch[i].Key} cannot be read: {exception.Message}", exception));
+                continue;
+            }
+
+            batch[i].Complete(state);
         }
     }
 
@@ -141,7 +160,7 @@ public sealed class RedisStateStore : IStateStore
             }
         }
 
-        var written = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(WriteScript, keys, values))!;
+        var written = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(WriteScript, keys, values).ConfigureAwait(false))!;
         for (var i = 0; i < batch.Count; i++)
         {
             batch[i].Complete((int)written[i] == 1);
@@ -162,6 +181,11 @@ public sealed class RedisStateStore : IStateStore
         if (hash.Length == 0)
         {
             return null;
+        }
+
+        if (hash.Length % 2 == 1)
+        {
+            throw new InvalidDataException((string?)hash[0] ?? "not a hash");
         }
 
         string? version = null;
@@ -191,9 +215,18 @@ public sealed class RedisStateStore : IStateStore
             }
         }
 
-        return legacyData is { } legacy
-            ? new StoredState(version ?? "", default, [], legacy)
-            : new StoredState(version ?? "", record, keys);
+        if (legacyData is { } legacy)
+        {
+            return new StoredState(version ?? throw new InvalidDataException("no etag"), default, [], legacy);
+        }
+
+        // The version is what the next write checks; without a number there, that check could never pass.
+        if (!long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            throw new InvalidDataException(version is null ? "no version" : $"version '{version}' is not a number");
+        }
+
+        return new StoredState(version, record, keys);
     }
 
     private sealed class PendingRead(string key) : TaskCompletionSource<StoredState?>, IGroupCommitItem
