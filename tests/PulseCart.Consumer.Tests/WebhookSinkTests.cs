@@ -58,4 +58,24 @@ public sealed class WebhookSinkTests : IAsyncLifetime
         var accepted = _received.Where(r => r.Status == StatusCodes.Status202Accepted).ToList();
         Assert.Equal([$"order_confirmation:{order}"], accepted.Select(r => r.Key));
     }
+
+    [Fact]
+    public async Task ASinkThatRefusesTheMessageGetsItQuarantinedNotRetried()
+    {
+        var url = _webhook.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        await using var consumer = new ConsumerFactory(new Dictionary<string, string?>
+        {
+            ["PulseCart:Messaging:Sink"] = "webhook",
+            ["PulseCart:Messaging:WebhookUrl"] = $"{url}/messages",
+        });
+        var client = consumer.CreateClient();
+        var order = Push.NewId("o");
+        _answer = StatusCodes.Status422UnprocessableEntity;
+
+        var refused = await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"));
+
+        Assert.Equal(HttpStatusCode.NoContent, refused.StatusCode);
+        Assert.Equal("quarantined", refused.Outcome());
+        Assert.Contains(await client.QuarantinedAsync(), entry => entry.GetProperty("reason").GetString()!.Contains("webhook answered 422"));
+    }
 }

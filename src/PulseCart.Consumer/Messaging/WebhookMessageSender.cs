@@ -5,7 +5,7 @@ using PulseCart.Grains.Messaging;
 
 namespace PulseCart.Consumer.Messaging;
 
-/// <summary>POSTs each message as JSON; anything but a 2xx within the timeout is a failed send.</summary>
+/// <summary>POSTs each message as JSON; anything but a 2xx within the timeout is a failed send, retried unless the sink refused the message for good.</summary>
 public sealed class WebhookMessageSender(HttpClient http, IOptions<MessagingOptions> options) : IMessageSender
 {
     public string Sink => "webhook";
@@ -34,7 +34,12 @@ public sealed class WebhookMessageSender(HttpClient http, IOptions<MessagingOpti
         {
             if (!response.IsSuccessStatusCode)
             {
-                throw new MessageSendException($"webhook answered {(int)response.StatusCode} for {message.IdempotencyKey}");
+                // A refusal of the message itself (400, 403, 413, 422, ...) would meet the same answer on every retry:
+                // the push is quarantined, for an operator to replay once the sink takes it. Time-outs, conflicts,
+                // throttling and 5xx can pass later.
+                var status = (int)response.StatusCode;
+                var transient = status >= 500 || status is 408 or 409 or 425 or 429;
+                throw new MessageSendException($"webhook answered {status} for {message.IdempotencyKey}", transient: transient);
             }
         }
     }

@@ -12,6 +12,14 @@ public interface IMessageSender
     Task SendAsync(OutboundMessage message, CancellationToken cancellationToken = default);
 }
 
-/// <summary>The sink did not accept a message; the event that caused it must be retried.</summary>
+/// <summary>The sink did not accept a message: the event that caused it is retried, or quarantined when the sink refused it for good.</summary>
 [GenerateSerializer]
-public sealed class MessageSendException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class MessageSendException(string message, Exception? inner = null, bool transient = true) : Exception(message, inner)
+{
+    /// <summary>
+    /// False when the sink refused the message itself (a 4xx such as 400, 403 or 422), which every retry would meet
+    /// again; true when it was unavailable, slow, busy or in conflict.
+    /// </summary>
+    [Id(0)]
+    public bool IsTransient { get; private set; } = transient;
+}
