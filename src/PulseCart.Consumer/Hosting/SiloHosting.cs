@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Orleans.Serialization;
 using PulseCart.Consumer.Telemetry;
 using PulseCart.Grains.Persistence;
 using StackExchange.Redis;
@@ -109,6 +110,14 @@ public static class SiloHosting
                     options.MemoryUsageTargetPercentage = Math.Max(1, cluster.ShedActivationsAbovePercent - 10);
                 });
             }
+
+            // A failure in a grain on another silo comes back with its type, so that a Redis or Cloud Tasks outage there
+            // is still answered 503, not quarantined as unknown. Orleans carries Microsoft, System and Azure ones only.
+            orleans.Configure<ExceptionSerializationOptions>(options =>
+            {
+                options.SupportedNamespacePrefixes.Add("StackExchange.Redis");
+                options.SupportedNamespacePrefixes.Add("PulseCart");
+            });
 
             // Orleans' working set visits every activation every 5 s; the silo needs only the news it passes on.
             orleans.Services.Replace(ServiceDescriptor.Singleton<IActivationWorkingSet, UnscannedWorkingSet>());

@@ -3,8 +3,17 @@ using System.Net;
 namespace PulseCart.Google.CloudTasks;
 
 /// <summary>A Cloud Tasks call that failed: still failing after every client attempt, or refused for good.</summary>
+/// <remarks>
+/// The status and the verdict live in <see cref="Exception.Data"/>: from a grain on another silo Orleans carries an
+/// exception's type, message and data but not its other fields, and the caller there must still tell a retry from a
+/// refusal.
+/// </remarks>
 public class CloudTasksException : Exception
 {
+    private const string StatusKey = "PulseCart.CloudTasks.StatusCode";
+    private const string GoogleStatusKey = "PulseCart.CloudTasks.GoogleStatus";
+    private const string TransientKey = "PulseCart.CloudTasks.IsTransient";
+
     public CloudTasksException(string message, HttpStatusCode? statusCode = null, string? googleStatus = null, Exception? innerException = null)
         : this(message, statusCode, googleStatus, innerException, transient: statusCode is null or HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || (int)statusCode >= 500)
     {
@@ -13,22 +22,30 @@ public class CloudTasksException : Exception
     private protected CloudTasksException(string message, HttpStatusCode? statusCode, string? googleStatus, Exception? innerException, bool transient)
         : base(message, innerException)
     {
-        StatusCode = statusCode;
-        GoogleStatus = googleStatus;
-        IsTransient = transient;
+        if (statusCode is { } status)
+        {
+            Data[StatusKey] = (int)status;
+        }
+
+        if (googleStatus is not null)
+        {
+            Data[GoogleStatusKey] = googleStatus;
+        }
+
+        Data[TransientKey] = transient;
     }
 
     /// <summary>The HTTP status of the last answer, if there was one.</summary>
-    public HttpStatusCode? StatusCode { get; }
+    public HttpStatusCode? StatusCode => Data[StatusKey] is int status ? (HttpStatusCode)status : null;
 
     /// <summary>Google's canonical error code of the last answer (for example <c>INVALID_ARGUMENT</c>), if it sent one.</summary>
-    public string? GoogleStatus { get; }
+    public string? GoogleStatus => Data[GoogleStatusKey] as string;
 
     /// <summary>
     /// True when retrying later might succeed (429, 408, 5xx, no answer, time out); false for any other answer and for a
     /// <see cref="CloudTasksRejectedException"/>, which the same request will meet again.
     /// </summary>
-    public bool IsTransient { get; }
+    public bool IsTransient => Data[TransientKey] is true;
 }
 
 /// <summary>
