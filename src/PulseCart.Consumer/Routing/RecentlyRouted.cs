@@ -15,7 +15,8 @@ public sealed class RecentlyRouted
 
     private const int ShardCount = 16;
 
-    // Keyed with a secret of this process, so nobody can aim a different message at a fingerprint seen before.
+    // Seeded with a secret of this process, so a sender cannot work out offline which other data would share a
+    // fingerprint seen before (XxHash128 is fast, not a MAC: its seed raises the bar, push authentication holds it).
     private readonly long _seed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
     private readonly Shard[] _shards = Enumerable.Range(0, ShardCount).Select(_ => new Shard()).ToArray();
 
