@@ -36,6 +36,44 @@ public sealed class DeliveryDeadlineTests
         Assert.Equal(1, sender.Sent);
     }
 
+    [Fact]
+    public async Task BeyondMaxInFlightAPushIsAnswered429UntilAHandlingEndsEvenOneAnswered504()
+    {
+        var sender = new HeldSender();
+        await using var consumer = new ConsumerFactory(
+            new Dictionary<string, string?>
+            {
+                ["PulseCart:Push:RequestTimeout"] = "00:00:01",
+                ["PulseCart:Push:MaxInFlight"] = "2",
+            },
+            services: services => services.AddSingleton<IMessageSender>(sender));
+        var client = consumer.CreateClient();
+
+        // Two held orders: answered 504 at the deadline, and still being handled.
+        var held = await Task.WhenAll(
+            client.PushAsync(Push.OrderPlaced(Push.NewId("e"), Push.NewId("o"), "u-1")),
+            client.PushAsync(Push.OrderPlaced(Push.NewId("e"), Push.NewId("o"), "u-1")));
+        Assert.All(held, response => Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode));
+
+        var third = Push.OrderPlaced(Push.NewId("e"), Push.NewId("o"), "u-1");
+        var refused = await client.PushAsync(third);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("1", refused.Headers.RetryAfter?.ToString());
+
+        // Once the held ones finish, the redelivery goes through.
+        sender.Release();
+        var clock = Stopwatch.StartNew();
+        HttpResponseMessage redelivered;
+        while ((redelivered = await client.PushAsync(third)).StatusCode == HttpStatusCode.TooManyRequests && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal("processed", redelivered.Outcome());
+        Assert.Equal(3, sender.Sent);
+    }
+
     /// <summary>A sink that accepts nothing until released, then everything.</summary>
     private sealed class HeldSender : IMessageSender
     {

@@ -5,8 +5,9 @@ namespace PulseCart.Consumer.Delivery;
 
 /// <summary>
 /// How the push and task endpoints answer: 204 with the outcome (every outcome is an acknowledgement), 413 for a body
-/// over the limit, 400 or 408 for a body the caller could not send, 503 only for a failure a retry can get past, and
-/// 504 for a delivery still being handled after <paramref name="deadline"/>.
+/// over the limit, 400 or 408 for a body the caller could not send, 503 only for a failure a retry can get past,
+/// 504 for a delivery still being handled after <paramref name="deadline"/>, and 429 for one that arrives while
+/// <paramref name="maxInFlight"/> are being read or handled (its body unread, so what bodies hold stays bounded).
 /// </summary>
 /// <remarks>
 /// The deadline is kept here rather than by ASP.NET Core's request-timeouts middleware, which links a token source and
@@ -15,9 +16,12 @@ namespace PulseCart.Consumer.Delivery;
 /// deadline as cancellation (grain calls and Redis have timeouts of their own), so a handler past it runs on, and only
 /// the answer is given.
 /// </remarks>
-public sealed class DeliveryAnswers(ILogger logger, TimeSpan deadline)
+public sealed class DeliveryAnswers(ILogger logger, TimeSpan deadline, int maxInFlight)
 {
     public const string OutcomeHeader = "X-PulseCart-Outcome";
+
+    // Deliveries being read or handled, counted until their handling ends (after a 504 it goes on).
+    private int _inFlight;
 
     /// <summary>
     /// Reads the body, lets <paramref name="handle"/> decide, and answers with the outcome <paramref name="name"/> gives
@@ -29,8 +33,17 @@ public sealed class DeliveryAnswers(ILogger logger, TimeSpan deadline)
         Func<ReadOnlyMemory<byte>, IHeaderDictionary, CancellationToken, Task<TOutcome>> handle,
         Func<TOutcome, string> name)
     {
+        if (Interlocked.Increment(ref _inFlight) > maxInFlight)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            http.Response.Headers.RetryAfter = "1";
+            await Problem(http, $"{maxInFlight} deliveries are in progress already; retry later", StatusCodes.Status429TooManyRequests);
+            return;
+        }
+
         var cancellationToken = http.RequestAborted;
         byte[]? buffer = null;
+        var handlingOutlivesAnswer = false;
         try
         {
             int length;
@@ -65,9 +78,15 @@ public sealed class DeliveryAnswers(ILogger logger, TimeSpan deadline)
                 // answered below like any failure). It still reads the body: the buffer goes back when it ends.
                 var body = buffer;
                 buffer = null;
+                handlingOutlivesAnswer = true;
                 _ = handling.ContinueWith(
-                    static (_, pooled) => ArrayPool<byte>.Shared.Return((byte[])pooled!), body,
-                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    static (_, state) =>
+                    {
+                        var (answers, pooled) = ((DeliveryAnswers, byte[]))state!;
+                        ArrayPool<byte>.Shared.Return(pooled);
+                        Interlocked.Decrement(ref answers._inFlight);
+                    },
+                    (this, body), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 logger.LogWarning("Delivery still being handled after {Deadline}; answered 504, and it goes on", deadline);
                 http.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
                 return;
@@ -97,6 +116,11 @@ public sealed class DeliveryAnswers(ILogger logger, TimeSpan deadline)
             if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (!handlingOutlivesAnswer)
+            {
+                Interlocked.Decrement(ref _inFlight);
             }
         }
     }

@@ -20,6 +20,15 @@ public sealed class PushOptions
     /// <summary>The message attribute holding the signature (a plain header for unwrapped deliveries).</summary>
     public string SignatureAttribute { get; set; } = "signature";
 
+    /// <summary>
+    /// Pushes read or handled at once (task callbacks have a bound of their own, the same number), counted until their
+    /// handling ends, even after a 504. One more is answered 429 with <c>Retry-After</c> before its body is read, so the
+    /// bodies in memory stay within this many times <see cref="MaxBodyBytes"/>, and the writes waiting for Redis with
+    /// them, whatever arrives.
+    /// </summary>
+    [Range(1, 100_000, ErrorMessage = "PulseCart:Push:MaxInFlight must be between 1 and 100000.")]
+    public int MaxInFlight { get; set; } = 1_000;
+
     /// <summary>A push or task callback still running after this is abandoned with 504; keep it above the ack deadline.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:30:00", ErrorMessage = "PulseCart:Push:RequestTimeout must be between 1 second and 30 minutes.")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
