@@ -35,12 +35,7 @@ public sealed class WebhookSinkTests : IAsyncLifetime
     [Fact]
     public async Task SinkOutageAnswers503AndTheRedeliverySendsExactlyOnce()
     {
-        var url = _webhook.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        await using var consumer = new ConsumerFactory(new Dictionary<string, string?>
-        {
-            ["PulseCart:Messaging:Sink"] = "webhook",
-            ["PulseCart:Messaging:WebhookUrl"] = $"{url}/messages",
-        });
+        await using var consumer = ConsumerSendingToTheWebhook();
         var client = consumer.CreateClient();
         var order = Push.NewId("o");
         var placed = Push.OrderPlaced(Push.NewId("e"), order, "u-1");
@@ -62,20 +57,24 @@ public sealed class WebhookSinkTests : IAsyncLifetime
     [Fact]
     public async Task ASinkThatRefusesTheMessageGetsItQuarantinedNotRetried()
     {
-        var url = _webhook.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        await using var consumer = new ConsumerFactory(new Dictionary<string, string?>
-        {
-            ["PulseCart:Messaging:Sink"] = "webhook",
-            ["PulseCart:Messaging:WebhookUrl"] = $"{url}/messages",
-        });
+        await using var consumer = ConsumerSendingToTheWebhook();
         var client = consumer.CreateClient();
-        var order = Push.NewId("o");
         _answer = StatusCodes.Status422UnprocessableEntity;
 
-        var refused = await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"));
+        var refused = await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), Push.NewId("o"), "u-1"));
 
         Assert.Equal(HttpStatusCode.NoContent, refused.StatusCode);
         Assert.Equal("quarantined", refused.Outcome());
         Assert.Contains(await client.QuarantinedAsync(), entry => entry.GetProperty("reason").GetString()!.Contains("webhook answered 422"));
+    }
+
+    private ConsumerFactory ConsumerSendingToTheWebhook()
+    {
+        var url = _webhook.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new ConsumerFactory(new Dictionary<string, string?>
+        {
+            ["PulseCart:Messaging:Sink"] = "webhook",
+            ["PulseCart:Messaging:WebhookUrl"] = $"{url}/messages",
+        });
     }
 }
