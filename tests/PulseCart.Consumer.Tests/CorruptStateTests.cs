@@ -76,18 +76,23 @@ public sealed class CorruptStateTests(RedisFixture redis)
         await db.StringSetAsync(prefix + "string", "garbage");
         await db.HashSetAsync(prefix + "bad-member", [new("v", "1"), new("r", new byte[] { 1 }), new("e:x", "not ticks")]);
         await db.HashSetAsync(prefix + "short-field", [new("v", "1"), new("r", new byte[] { 1 }), new("e", "1")]);
+        await db.HashSetAsync(prefix + "both-formats", [new("data", new byte[] { 1 }), new("v", "7")]);
+        await db.HashSetAsync(prefix + "etag-without-data", [new("etag", "7"), new("r", new byte[] { 1 })]);
         await db.HashSetAsync(prefix + "good", [new("v", "3"), new("r", new byte[] { 1 }), new("e:id-1", "638000000000000000")]);
+        await db.HashSetAsync(prefix + "good-legacy", [new("etag", "5"), new("data", new byte[] { 1 })]);
         var store = new RedisStateStore(connection);
 
-        // The first read goes at once; the four behind it leave together, as one script.
+        // The first read goes at once; the seven behind it leave together, as one script.
         var first = store.ReadAsync(prefix + "absent");
-        var reads = new[] { "string", "bad-member", "short-field", "good" }.ToDictionary(name => name, name => store.ReadAsync(prefix + name));
+        var corrupt = new[] { "string", "bad-member", "short-field", "both-formats", "etag-without-data" };
+        var reads = corrupt.Append("good").Append("good-legacy").ToDictionary(name => name, name => store.ReadAsync(prefix + name));
         Assert.Null(await first);
 
         var good = await reads["good"];
         Assert.Equal("3", good!.Version);
         Assert.Equal("id-1", Assert.Single(good.Keys).Key);
-        foreach (var name in new[] { "string", "bad-member", "short-field" })
+        Assert.Equal("5", (await reads["good-legacy"])!.Version);
+        foreach (var name in corrupt)
         {
             var failure = await Assert.ThrowsAsync<CorruptStateException>(() => reads[name]);
             Assert.Contains(prefix + name, failure.Message);

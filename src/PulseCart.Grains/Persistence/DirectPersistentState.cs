@@ -110,7 +110,8 @@ internal sealed class DirectPersistentState<TState> : IPersistentState<TState>, 
 
     private async Task After(Task before, Func<DirectPersistentState<TState>, Task> operation)
     {
-        await before.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // Back on the grain's scheduler, where the storage finds the activation to drop if this write fails.
+        await before.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
         await operation(this);
     }
 }

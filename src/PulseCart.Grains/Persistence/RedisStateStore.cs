@@ -18,12 +18,16 @@ public sealed class RedisStateStore : IStateStore
     private const int MaxBatch = 128;
 
     // A key of another type fails only its own read: its error comes back as a one-element array in its place
-    // (a hash always has an even count), where redis.call would abort the script and every read in the batch.
+    // (a hash always has an even count), where redis.call would abort the script and every read in the batch. Any
+    // other error (out of memory, a missing permission) is the server's, not the key's: the batch fails, retried.
     private const string ReadScript = """
         local hashes = {}
         for i = 1, #KEYS do
           local hash = redis.pcall('HGETALL', KEYS[i])
-          if hash.err then hash = {hash.err} end
+          if hash.err then
+            if string.sub(hash.err, 1, 9) ~= 'WRONGTYPE' then return hash end
+            hash = {hash.err}
+          end
           hashes[i] = hash
         end
         return hashes
@@ -189,16 +193,21 @@ public sealed class RedisStateStore : IStateStore
         }
 
         string? version = null;
-        ReadOnlyMemory<byte> record = default;
+        string? legacyEtag = null;
+        ReadOnlyMemory<byte>? record = null;
         ReadOnlyMemory<byte>? legacyData = null;
         var keys = new List<StoredKey>(hash.Length / 2);
         for (var i = 0; i < hash.Length; i += 2)
         {
             var field = (RedisValue)hash[i];
             var value = (RedisValue)hash[i + 1];
-            if (field == VersionField || field == LegacyEtagField)
+            if (field == VersionField)
             {
                 version = value;
+            }
+            else if (field == LegacyEtagField)
+            {
+                legacyEtag = value;
             }
             else if (field == RecordField)
             {
@@ -215,18 +224,26 @@ public sealed class RedisStateStore : IStateStore
             }
         }
 
+        // What the next write checks is the etag of Orleans' provider's format or the version of ours; a hash with
+        // fields of both, or without the one its format needs, would fail that check on every delivery.
         if (legacyData is { } legacy)
         {
-            return new StoredState(version ?? throw new InvalidDataException("no etag"), default, [], legacy);
+            return legacyEtag is null || version is not null || record is not null || keys.Count > 0
+                ? throw new InvalidDataException("Orleans' provider's data with a missing etag or fields of this format")
+                : new StoredState(legacyEtag, default, [], legacy);
         }
 
-        // The version is what the next write checks; without a number there, that check could never pass.
+        if (legacyEtag is not null)
+        {
+            throw new InvalidDataException("an etag without Orleans' provider's data");
+        }
+
         if (!long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out _))
         {
             throw new InvalidDataException(version is null ? "no version" : $"version '{version}' is not a number");
         }
 
-        return new StoredState(version, record, keys);
+        return new StoredState(version, record ?? default, keys);
     }
 
     private sealed class PendingRead(string key) : TaskCompletionSource<StoredState?>, IGroupCommitItem
