@@ -24,7 +24,7 @@ public sealed class FailuresBetweenSilosTests
         { new CloudTasksException("Cloud Tasks answered 503", HttpStatusCode.ServiceUnavailable, "UNAVAILABLE"), true },
         { new CloudTasksRejectedException("scheduleTime is more than 30 days ahead", HttpStatusCode.BadRequest, "INVALID_ARGUMENT"), false },
         { new MessageSendException("webhook answered 503"), true },
-        { new MessageSendException("webhook answered 422", transient: false), false },
+        { new MessageSendException("webhook answered 422", refused: true), false },
         { new CorruptStateException("the state stored under k cannot be read"), false },
     };
 

@@ -34,12 +34,12 @@ public sealed class WebhookMessageSender(HttpClient http, IOptions<MessagingOpti
         {
             if (!response.IsSuccessStatusCode)
             {
-                // A refusal of the message itself (400, 403, 413, 422, ...) would meet the same answer on every retry:
-                // the push is quarantined, for an operator to replay once the sink takes it. Time-outs, conflicts,
-                // throttling and 5xx can pass later.
+                // A refusal of the message itself (400, 403, 413, 422, an unfollowed redirect, ...) would meet the same
+                // answer on every retry: the push is quarantined, for an operator to replay once the sink takes it.
+                // Time-outs, conflicts, throttling and 5xx can pass later.
                 var status = (int)response.StatusCode;
-                var transient = status >= 500 || status is 408 or 409 or 425 or 429;
-                throw new MessageSendException($"webhook answered {status} for {message.IdempotencyKey}", transient: transient);
+                var refused = status < 500 && status is not (408 or 409 or 425 or 429);
+                throw new MessageSendException($"webhook answered {status} for {message.IdempotencyKey}", refused: refused);
             }
         }
     }
