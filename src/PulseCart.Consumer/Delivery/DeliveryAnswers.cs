@@ -33,13 +33,18 @@ public sealed class DeliveryAnswers(ILogger logger, TimeSpan deadline, int maxIn
         Func<ReadOnlyMemory<byte>, IHeaderDictionary, CancellationToken, Task<TOutcome>> handle,
         Func<TOutcome, string> name)
     {
-        if (Interlocked.Increment(ref _inFlight) > maxInFlight)
+        int inFlight;
+        do
         {
-            Interlocked.Decrement(ref _inFlight);
-            http.Response.Headers.RetryAfter = "1";
-            await Problem(http, $"{maxInFlight} deliveries are in progress already; retry later", StatusCodes.Status429TooManyRequests);
-            return;
+            inFlight = Volatile.Read(ref _inFlight);
+            if (inFlight >= maxInFlight)
+            {
+                http.Response.Headers.RetryAfter = "1";
+                await Problem(http, $"{maxInFlight} deliveries are in progress already; retry later", StatusCodes.Status429TooManyRequests);
+                return;
+            }
         }
+        while (Interlocked.CompareExchange(ref _inFlight, inFlight + 1, inFlight) != inFlight);
 
         var cancellationToken = http.RequestAborted;
         byte[]? buffer = null;

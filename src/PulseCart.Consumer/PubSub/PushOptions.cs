@@ -21,10 +21,10 @@ public sealed class PushOptions
     public string SignatureAttribute { get; set; } = "signature";
 
     /// <summary>
-    /// Pushes read or handled at once (task callbacks have a bound of their own, the same number), counted until their
-    /// handling ends, even after a 504. One more is answered 429 with <c>Retry-After</c> before its body is read, so the
-    /// bodies in memory stay within this many times <see cref="MaxBodyBytes"/>, and the writes waiting for Redis with
-    /// them, whatever arrives.
+    /// Pushes read or handled at once, counted until their handling ends, even after a 504. One more is answered 429
+    /// with <c>Retry-After</c> before its body is read, so the bodies in memory (each in a pooled buffer of up to twice
+    /// its size) and the state writes waiting on Redis stay bounded whatever arrives. Task callbacks are bounded by
+    /// their queue's <c>maxConcurrentDispatches</c> instead.
     /// </summary>
     [Range(1, 100_000, ErrorMessage = "PulseCart:Push:MaxInFlight must be between 1 and 100000.")]
     public int MaxInFlight { get; set; } = 1_000;
