@@ -108,6 +108,9 @@ public sealed class FailableStateStore(IStateStore inner) : IStateStore
     /// <summary>Grains whose writes take a while, like a round trip to Redis under load.</summary>
     public ConcurrentDictionary<string, bool> SlowGrains { get; } = new();
 
+    /// <summary>Grains whose next write waits, once arrived, until the test releases it.</summary>
+    public ConcurrentDictionary<string, HeldWrite> HeldGrains { get; } = new();
+
     public Task<StoredState?> ReadAsync(string key) => inner.ReadAsync(key);
 
     public async Task<bool> WriteAsync(string key, StateWrite write)
@@ -117,6 +120,13 @@ public sealed class FailableStateStore(IStateStore inner) : IStateStore
             throw new InvalidOperationException("state store unavailable");
         }
 
+        if (HeldGrains.FirstOrDefault(held => key.Contains(held.Key, StringComparison.Ordinal)).Value is { } hold
+            && HeldGrains.TryRemove(hold.Grain, out _))
+        {
+            hold.Arrived.TrySetResult();
+            await hold.Released.Task;
+        }
+
         if (SlowGrains.Keys.Any(grain => key.Contains(grain, StringComparison.Ordinal)))
         {
             await Task.Delay(50);
@@ -124,4 +134,12 @@ public sealed class FailableStateStore(IStateStore inner) : IStateStore
 
         return await inner.WriteAsync(key, write);
     }
+}
+
+/// <summary>One write held by <see cref="FailableStateStore"/>: it signals when it arrives and goes on when released.</summary>
+public sealed record HeldWrite(string Grain)
+{
+    public TaskCompletionSource Arrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

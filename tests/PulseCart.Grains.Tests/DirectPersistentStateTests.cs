@@ -19,6 +19,26 @@ public sealed class DirectPersistentStateTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AFailedWriteThatWaitedForAnotherStillDropsItsActivation()
+    {
+        var key = $"probe-{Guid.NewGuid():N}";
+        var held = new HeldWrite(key);
+        fixture.States.HeldGrains[key] = held;
+        var grain = fixture.Grains.GetGrain<IWriteProbeGrain>(key);
+
+        // The first write is held in the store; the second waits for it, and then meets a store that refuses it.
+        var writes = grain.WriteTwiceWithoutWaitingAsync(1, 2);
+        await held.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        fixture.States.FailingGrains[key] = true;
+        held.Released.SetResult();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => writes);
+        fixture.States.FailingGrains.TryRemove(key, out _);
+
+        // Had the activation stayed, it would answer from memory with the value storage never took.
+        Assert.Equal(1, await grain.ValueInMemoryAsync());
+    }
+
+    [Fact]
     public async Task AStateNeverReadCannotBeWritten()
     {
         var forgetful = fixture.Grains.GetGrain<IUnreadProbeGrain>($"probe-{Guid.NewGuid():N}");
@@ -60,6 +80,9 @@ public interface IWriteProbeGrain : IGrainWithStringKey
 
     /// <summary>The value as storage holds it, read again.</summary>
     Task<int> StoredValueAsync();
+
+    /// <summary>The value as this activation holds it.</summary>
+    Task<int> ValueInMemoryAsync();
 }
 
 public sealed class WriteProbeGrain([PersistentState("probe", GrainStorage.Name)] IPersistentState<ProbeState> state)
@@ -74,6 +97,8 @@ public sealed class WriteProbeGrain([PersistentState("probe", GrainStorage.Name)
         state.State.Value = second;
         await Task.WhenAll(firstWrite, state.WriteStateAsync());
     }
+
+    public Task<int> ValueInMemoryAsync() => Task.FromResult(state.State.Value);
 
     public async Task<int> StoredValueAsync()
     {
