@@ -120,8 +120,8 @@ public sealed class FailableStateStore(IStateStore inner) : IStateStore
             throw new InvalidOperationException("state store unavailable");
         }
 
-        if (HeldGrains.FirstOrDefault(held => key.Contains(held.Key, StringComparison.Ordinal)).Value is { } hold
-            && HeldGrains.TryRemove(hold.Grain, out _))
+        if (HeldGrains.Keys.FirstOrDefault(grain => key.Contains(grain, StringComparison.Ordinal)) is { } heldGrain
+            && HeldGrains.TryRemove(heldGrain, out var hold))
         {
             hold.Arrived.TrySetResult();
             await hold.Released.Task;
@@ -137,7 +137,7 @@ public sealed class FailableStateStore(IStateStore inner) : IStateStore
 }
 
 /// <summary>One write held by <see cref="FailableStateStore"/>: it signals when it arrives and goes on when released.</summary>
-public sealed record HeldWrite(string Grain)
+public sealed class HeldWrite
 {
     public TaskCompletionSource Arrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

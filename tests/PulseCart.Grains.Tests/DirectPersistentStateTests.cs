@@ -22,7 +22,7 @@ public sealed class DirectPersistentStateTests(ClusterFixture fixture)
     public async Task AFailedWriteThatWaitedForAnotherStillDropsItsActivation()
     {
         var key = $"probe-{Guid.NewGuid():N}";
-        var held = new HeldWrite(key);
+        var held = new HeldWrite();
         fixture.States.HeldGrains[key] = held;
         var grain = fixture.Grains.GetGrain<IWriteProbeGrain>(key);
 
