@@ -14,6 +14,12 @@ public sealed class MessageLedger
 
     public int Count => _sent.Count;
 
+    /// <summary>When set, every send fails with what this makes, as a failing sink would.</summary>
+    public Func<Exception>? Failure { get; set; }
+
+    /// <summary>The silos on which a send failed, in order.</summary>
+    public ConcurrentQueue<string> FailedOn { get; } = new();
+
     public IReadOnlyList<OutboundMessage> WithKey(string idempotencyKey) =>
         _sent.Where(entry => entry.Message.IdempotencyKey == idempotencyKey).Select(entry => entry.Message).ToList();
 
@@ -30,6 +36,12 @@ public sealed class TaskLedger
     private readonly ConcurrentQueue<string> _deleted = new();
 
     public int Count => _scheduled.Count;
+
+    /// <summary>When set, every schedule fails with what this makes, as a failing queue would.</summary>
+    public Func<Exception>? Failure { get; set; }
+
+    /// <summary>The silos on which a schedule failed, in order.</summary>
+    public ConcurrentQueue<string> FailedOn { get; } = new();
 
     public IReadOnlyList<ReminderTask> ScheduledFor(string cartId) =>
         _scheduled.Where(entry => entry.Task.CartId == cartId).Select(entry => entry.Task).ToList();
@@ -50,6 +62,12 @@ public sealed class SiloMessageSender(string silo, MessageLedger ledger) : IMess
     {
         // Yield so that two activations of one grain, if there ever were two, would interleave here.
         await Task.Yield();
+        if (ledger.Failure is { } failure)
+        {
+            ledger.FailedOn.Enqueue(silo);
+            throw failure();
+        }
+
         ledger.Record(silo, message);
     }
 }
@@ -60,6 +78,12 @@ public sealed class SiloTaskQueue(string silo, TaskLedger ledger) : ITaskQueue
     public async Task<string> ScheduleAsync(ReminderTask task, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
+        if (ledger.Failure is { } failure)
+        {
+            ledger.FailedOn.Enqueue(silo);
+            throw failure();
+        }
+
         ledger.RecordScheduled(silo, task);
         return $"queues/test/tasks/{task.ReminderId}";
     }
