@@ -152,6 +152,54 @@ public sealed class ReminderFlowTests(ReminderFlowFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task AReminderDeadLetteredWhileTheSinkWasDownIsSentOnceWhenReplayed()
+    {
+        // The messaging service refuses this shopper's first three messages: every attempt the queue makes.
+        var (cart, user) = NewCart("fail3");
+        await AbandonAsync(cart, user);
+        var reminderId = await ReminderIdAsync(cart);
+        await fixture.AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(10));
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("dead_lettered", (await ReminderAsync(cart)).GetProperty("status").GetString());
+        var id = (await Client.QuarantinedAsync())
+            .Single(e => e.GetProperty("body_preview").GetString()!.Contains(reminderId)).GetProperty("id").GetString()!;
+
+        // The service is back; the operator replays the reminder.
+        var replayed = await (await Client.ActAsync(id, "replay")).JsonAsync();
+        Assert.Equal("sent", replayed.GetProperty("outcome").GetString());
+        Assert.Single(fixture.Webhook.AcceptedFor(user));
+        Assert.Equal("sent", (await ReminderAsync(cart)).GetProperty("status").GetString());
+
+        var again = await (await Client.ActAsync(id, "replay")).JsonAsync();
+        Assert.True(again.GetProperty("already_replayed").GetBoolean());
+        Assert.Single(fixture.Webhook.AcceptedFor(user));
+    }
+
+    [Fact]
+    public async Task AReplayedDeadLetteredReminderOfACartBoughtSinceSendsNothing()
+    {
+        var (cart, user) = NewCart("fail3");
+        await AbandonAsync(cart, user);
+        var reminderId = await ReminderIdAsync(cart);
+        await fixture.AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(10));
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(20));
+        var id = (await Client.QuarantinedAsync())
+            .Single(e => e.GetProperty("body_preview").GetString()!.Contains(reminderId)).GetProperty("id").GetString()!;
+        var order = Push.NewId("o");
+        Assert.Equal("processed", (await Client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, user, cart, fixture.Clock.GetUtcNow()))).Outcome());
+
+        var replayed = await (await Client.ActAsync(id, "replay")).JsonAsync();
+
+        Assert.Equal("skipped", replayed.GetProperty("outcome").GetString());
+        Assert.DoesNotContain(fixture.Webhook.AcceptedFor(user), m => m.GetProperty("idempotency_key").GetString()!.StartsWith("cart_abandonment_reminder:"));
+        var reminder = await ReminderAsync(cart);
+        Assert.Equal("skipped", reminder.GetProperty("status").GetString());
+        Assert.Equal("cart purchased", reminder.GetProperty("reason").GetString());
+    }
+
+    [Fact]
     public async Task ACallbackBeforeTheReminderIsDueSendsNothingAndAsksToBeCalledAgainWhenItIs()
     {
         var (cart, user) = NewCart("u-early");

@@ -1,10 +1,15 @@
 namespace PulseCart.Abstractions.Carts;
 
-/// <summary>A reminder task calling back: which reminder, and whether the queue will try again if this attempt fails.</summary>
+/// <summary>
+/// A reminder task calling back: which reminder, and whether the queue will try again if this attempt fails. An
+/// operator's replay of a quarantined callback says so: a reminder dead-lettered while the messaging sink was down is
+/// then tried again.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record ReminderDue(
     [property: Id(0)] string ReminderId,
-    [property: Id(1)] bool IsLastAttempt);
+    [property: Id(1)] bool IsLastAttempt,
+    [property: Id(2)] bool IsReplay = false);
 
 public enum ReminderOutcome
 {

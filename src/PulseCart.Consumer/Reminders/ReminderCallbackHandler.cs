@@ -26,16 +26,17 @@ public sealed class ReminderCallbackHandler(
     public const string TaskNameHeader = "X-CloudTasks-TaskName";
 
     /// <summary>
-    /// An operator's replay: the cart re-checks as on a callback that is not the last attempt. A callback still
-    /// unusable (<c>quarantined</c>, <c>dead_lettered</c>) is reported, not quarantined a second time.
+    /// An operator's replay: the cart re-checks as on a callback that is not the last attempt, and a reminder
+    /// dead-lettered on its last attempt is tried again. A callback still unusable (<c>quarantined</c>,
+    /// <c>dead_lettered</c>) is reported, not quarantined a second time.
     /// </summary>
     public Task<string> ReplayAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
-        HandleAsync(body, new HeaderDictionary(), quarantineUnusable: false, cancellationToken);
+        HandleAsync(body, new HeaderDictionary(), isReplay: true, cancellationToken);
 
     public Task<string> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, CancellationToken cancellationToken) =>
-        HandleAsync(body, headers, quarantineUnusable: true, cancellationToken);
+        HandleAsync(body, headers, isReplay: false, cancellationToken);
 
-    private async Task<string> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, bool quarantineUnusable, CancellationToken cancellationToken)
+    private async Task<string> HandleAsync(ReadOnlyMemory<byte> body, IHeaderDictionary headers, bool isReplay, CancellationToken cancellationToken)
     {
         using var activity = ConsumerMetrics.Traces.StartActivity("pulsecart.reminder");
         var taskName = headers[TaskNameHeader].ToString();
@@ -43,7 +44,7 @@ public sealed class ReminderCallbackHandler(
         var callback = Parse(body, out var rejection);
         if (callback is null)
         {
-            await QuarantineAsync(quarantineUnusable, body, rejection!, taskName, null, cancellationToken);
+            await QuarantineAsync(!isReplay, body, rejection!, taskName, null, cancellationToken);
             return "quarantined";
         }
 
@@ -54,13 +55,13 @@ public sealed class ReminderCallbackHandler(
         ReminderResult result;
         try
         {
-            result = await grains.GetGrain<ICartGrain>(callback.CartId).RemindAsync(new ReminderDue(callback.ReminderId, isLastAttempt));
+            result = await grains.GetGrain<ICartGrain>(callback.CartId).RemindAsync(new ReminderDue(callback.ReminderId, isLastAttempt, isReplay));
         }
         catch (Exception exception) when (isLastAttempt || !TransientFailures.IsTransient(exception))
         {
             // The queue will not call again, or calling again would fail the same way: keep the reminder where an
             // operator sees it (and can replay it) rather than let it vanish or loop.
-            await QuarantineAsync(quarantineUnusable, body, $"reminder failed {(isLastAttempt ? "on its last attempt" : "deterministically")}: {exception.GetType().Name}: {exception.Message}", taskName, callback, cancellationToken);
+            await QuarantineAsync(!isReplay, body, $"reminder failed {(isLastAttempt ? "on its last attempt" : "deterministically")}: {exception.GetType().Name}: {exception.Message}", taskName, callback, cancellationToken);
             metrics.Reminder("dead_lettered");
             return "dead_lettered";
         }
@@ -69,7 +70,7 @@ public sealed class ReminderCallbackHandler(
         {
             if (isLastAttempt)
             {
-                await QuarantineAsync(quarantineUnusable, body, $"reminder called back before it was due ({result.Reason}) on the queue's last attempt", taskName, callback, cancellationToken);
+                await QuarantineAsync(!isReplay, body, $"reminder called back before it was due ({result.Reason}) on the queue's last attempt", taskName, callback, cancellationToken);
                 metrics.Reminder("dead_lettered");
                 return "dead_lettered";
             }
@@ -86,7 +87,7 @@ public sealed class ReminderCallbackHandler(
             result.Outcome == ReminderOutcome.Skipped ? SkipReasonTag(result.Reason) : null);
         if (result.Outcome == ReminderOutcome.DeadLettered)
         {
-            await QuarantineAsync(quarantineUnusable, body, $"reminder dead-lettered: {result.Reason}", taskName, callback, cancellationToken);
+            await QuarantineAsync(!isReplay, body, $"reminder dead-lettered: {result.Reason}", taskName, callback, cancellationToken);
         }
 
         return JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString());

@@ -143,7 +143,8 @@ public sealed class CartGrain(
         {
             case ReminderStatus.Sent:
                 return new ReminderResult(ReminderOutcome.AlreadySent, null);
-            case ReminderStatus.Skipped or ReminderStatus.DeadLettered:
+            case ReminderStatus.Skipped:
+            case ReminderStatus.DeadLettered when !due.IsReplay:
                 return new ReminderResult(ReminderOutcome.Skipped, reminder.Reason);
         }
 
