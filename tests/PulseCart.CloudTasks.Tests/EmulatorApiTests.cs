@@ -24,6 +24,8 @@ public sealed class EmulatorApiTests
             (Scenario.TaskJson(url, dispatchDeadline: "10s"), Scenario.QueueName, 400, "INVALID_ARGUMENT", "dispatch_deadline"),
             (Scenario.TaskJson(url, dispatchDeadline: "1801s"), Scenario.QueueName, 400, "INVALID_ARGUMENT", "dispatch_deadline"),
             ("""{"task":""", Scenario.QueueName, 400, "INVALID_ARGUMENT", "JSON"),
+            (WithHttp(url, "body", Convert.ToBase64String(new byte[(1 << 20) + 1])), Scenario.QueueName, 400, "INVALID_ARGUMENT", "Task size too large"),
+            (WithHttp(url, "httpMethod", 99), Scenario.QueueName, 400, "INVALID_ARGUMENT", "http_method"),
             (Scenario.TaskJson(url), "projects/pulsecart-local/locations/local/queues/nope", 404, "NOT_FOUND", "nope"),
         ];
 
@@ -38,6 +40,13 @@ public sealed class EmulatorApiTests
 
         var listed = await scenario.Emulator.Http.GetFromJsonAsync<JsonElement>($"/emulators/cloudtasks/v2/{Scenario.QueueName}/tasks");
         Assert.False(listed.TryGetProperty("tasks", out var tasks) && tasks.GetArrayLength() > 0);
+    }
+
+    private static string WithHttp(string url, string field, JsonNode value)
+    {
+        var request = JsonNode.Parse(Scenario.TaskJson(url))!;
+        request["task"]!["httpRequest"]![field] = value;
+        return request.ToJsonString();
     }
 
     [Fact]

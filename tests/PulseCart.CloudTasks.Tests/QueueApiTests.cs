@@ -136,6 +136,8 @@ public sealed class QueueApiTests
             ("POST", $"{Location}/queues", $$"""{"name":"{{Location}}/queues/twice"}""", 409, "ALREADY_EXISTS"),
             ("POST", $"{Location}/queues", """{"name":"projects/other/locations/local/queues/x"}""", 400, "INVALID_ARGUMENT"),
             ("POST", $"{Location}/queues", $$$"""{"name":"{{{Location}}}/queues/fast","rateLimits":{"maxDispatchesPerSecond":501}}""", 400, "INVALID_ARGUMENT"),
+            ("POST", $"{Location}/queues", $$$"""{"name":"{{{Location}}}/queues/nan","rateLimits":{"maxDispatchesPerSecond":"NaN"}}""", 400, "INVALID_ARGUMENT"),
+            ("PATCH", $"{Location}/queues/twice?updateMask=rateLimits.maxDispatchesPerSecond", """{"rateLimits":{"maxDispatchesPerSecond":"NaN"}}""", 400, "INVALID_ARGUMENT"),
             ("GET", $"{Location}/queues/missing", null, 404, "NOT_FOUND"),
             ("PATCH", $"{Location}/queues/twice?updateMask=nonsense", "{}", 400, "INVALID_ARGUMENT"),
             ("POST", $"{Location}/queues/missing:pause", "{}", 404, "NOT_FOUND"),

@@ -32,6 +32,9 @@ public sealed partial class CloudTasksEmulator
 
     private const int AttemptHistory = 10_000;
     private static readonly TimeSpan MaxScheduleAhead = TimeSpan.FromDays(30);
+
+    // Cloud Tasks' limit on one task ("Maximum task size: 1 MB", quotas page), read as MiB.
+    private const int MaxTaskBytes = 1 << 20;
     private static readonly TimeSpan MinDispatchDeadline = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan MaxDispatchDeadline = TimeSpan.FromMinutes(30);
     private static readonly TimeSpan DefaultDispatchDeadline = TimeSpan.FromMinutes(10);
@@ -223,6 +226,11 @@ public sealed partial class CloudTasksEmulator
     {
         var queue = FindQueue(request.Parent);
         var resource = request.Task ?? throw ApiException.InvalidArgument("Task is required.");
+        if (resource.CalculateSize() is var size and > MaxTaskBytes)
+        {
+            throw ApiException.InvalidArgument($"Task size too large: {size} bytes; the maximum task size is {MaxTaskBytes} bytes.");
+        }
+
         var now = _timeProvider.GetUtcNow();
         var task = new EmulatedTask
         {
@@ -401,6 +409,11 @@ public sealed partial class CloudTasksEmulator
         if (!Uri.TryCreate(http.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
             throw ApiException.InvalidArgument("HttpRequest.url is required and must be an absolute http or https URL.");
+        }
+
+        if (!System.Enum.IsDefined(http.HttpMethod))
+        {
+            throw ApiException.InvalidArgument($"Invalid value at 'task.http_request.http_method' ({(int)http.HttpMethod}).");
         }
 
         var method = http.HttpMethod == HttpMethod.Unspecified ? "POST" : http.HttpMethod.ToString().ToUpperInvariant();

@@ -112,7 +112,7 @@ public sealed partial class EmulatedQueue
             yield return "RetryConfig:MaxDoublings must be between 0 and 62.";
         }
 
-        if (RateLimits.MaxDispatchesPerSecond is <= 0 or > 500)
+        if (RateLimits.MaxDispatchesPerSecond is <= 0 or > 500 || double.IsNaN(RateLimits.MaxDispatchesPerSecond))
         {
             yield return "RateLimits:MaxDispatchesPerSecond must be more than 0 and at most 500.";
         }
