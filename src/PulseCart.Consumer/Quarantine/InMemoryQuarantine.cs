@@ -15,16 +15,10 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
     {
         lock (_lock)
         {
-            _entries.AddFirst(entry);
             _bytes += entry.HeldBytes;
 
             // The newest entry stays even when it alone exceeds the byte bound: it was just acknowledged.
-            while (_entries.Count > 1 && (_entries.Count > options.Value.MaxEntries || _bytes > options.Value.MaxBytes))
-            {
-                _bytes -= _entries.Last!.Value.HeldBytes;
-                _entries.RemoveLast();
-                _evicted++;
-            }
+            TrimKeeping(_entries.AddFirst(entry));
         }
 
         return Task.CompletedTask;
@@ -78,6 +72,9 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
                 changed = changed with { EditedBytes = changed.EditedAt is null ? 0 : changed.EditedBody.Length };
                 _bytes += changed.HeldBytes - node.Value.HeldBytes;
                 node.Value = changed;
+
+                // An edited body counts toward the bound too; the entry being edited stays.
+                TrimKeeping(node);
             }
 
             return Task.FromResult<QuarantineEntry?>(changed);
@@ -89,6 +86,18 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
         lock (_lock)
         {
             return new QuarantineStats(_entries.Count, _bytes, _evicted);
+        }
+    }
+
+    // Evicts the oldest entries, except kept, until both bounds hold or only kept is left.
+    private void TrimKeeping(LinkedListNode<QuarantineEntry> kept)
+    {
+        while (_entries.Count > 1 && (_entries.Count > options.Value.MaxEntries || _bytes > options.Value.MaxBytes))
+        {
+            var oldest = _entries.Last == kept ? kept.Previous! : _entries.Last!;
+            _bytes -= oldest.Value.HeldBytes;
+            _entries.Remove(oldest);
+            _evicted++;
         }
     }
 

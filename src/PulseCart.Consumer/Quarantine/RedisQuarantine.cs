@@ -22,26 +22,41 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
     public static readonly RedisKey TotalBytes = "pulsecart:quarantine:bytes";
     public static readonly RedisKey Evicted = "pulsecart:quarantine:evicted";
 
-    // The newest entry stays even when it alone exceeds the byte bound: it is about to be acknowledged.
-    private static readonly LuaScript AddAndTrim = LuaScript.Prepare("""
-        redis.call('HSET', @entries, @id, @metadata)
-        redis.call('HSET', @bodies, @id, @body)
-        redis.call('LPUSH', @order, @id)
-        local bytes = redis.call('INCRBY', @totalBytes, string.len(@body))
+    // Evicts the oldest entries, except @keep, until both bounds hold or only @keep is left; @keep, met at the tail,
+    // goes back there.
+    private const string TrimKeeping = """
+        local bytes = tonumber(redis.call('GET', @totalBytes) or '0')
         local count = redis.call('LLEN', @order)
+        local held = nil
         local evicted = 0
         while count > 1 and (count > tonumber(@maxEntries) or bytes > tonumber(@maxBytes)) do
           local oldest = redis.call('RPOP', @order)
-          bytes = redis.call('DECRBY', @totalBytes, redis.call('HSTRLEN', @bodies, oldest) + redis.call('HSTRLEN', @edited, oldest))
-          redis.call('HDEL', @entries, oldest)
-          redis.call('HDEL', @bodies, oldest)
-          redis.call('HDEL', @edited, oldest)
-          count = count - 1
-          evicted = evicted + 1
+          if oldest == @keep then
+            held = oldest
+          else
+            bytes = redis.call('DECRBY', @totalBytes, redis.call('HSTRLEN', @bodies, oldest) + redis.call('HSTRLEN', @edited, oldest))
+            redis.call('HDEL', @entries, oldest)
+            redis.call('HDEL', @bodies, oldest)
+            redis.call('HDEL', @edited, oldest)
+            count = count - 1
+            evicted = evicted + 1
+          end
         end
+        if held then redis.call('RPUSH', @order, held) end
         if evicted > 0 then redis.call('INCRBY', @evicted, evicted) end
         return evicted
-        """);
+        """;
+
+    // The newest entry stays even when it alone exceeds the byte bound: it is about to be acknowledged.
+    private static readonly LuaScript AddAndTrim = LuaScript.Prepare("""
+        redis.call('HSET', @entries, @keep, @metadata)
+        redis.call('HSET', @bodies, @keep, @body)
+        redis.call('LPUSH', @order, @keep)
+        redis.call('INCRBY', @totalBytes, string.len(@body))
+        """ + TrimKeeping);
+
+    // An edited body counts toward the bound too; the entry being edited stays.
+    private static readonly LuaScript Trim = LuaScript.Prepare(TrimKeeping);
 
     public async Task AddAsync(QuarantineEntry entry, CancellationToken cancellationToken = default)
     {
@@ -53,13 +68,26 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
             order = Order,
             totalBytes = TotalBytes,
             evicted = Evicted,
-            id = (RedisValue)entry.Id,
+            keep = (RedisValue)entry.Id,
             metadata = (RedisValue)Serialize(entry),
             body = (RedisValue)entry.Body,
             maxEntries = options.Value.MaxEntries,
             maxBytes = options.Value.MaxBytes,
         });
     }
+
+    private Task TrimKeepingAsync(IDatabase database, string id) => database.ScriptEvaluateAsync(Trim, new
+    {
+        entries = Entries,
+        bodies = Bodies,
+        edited = Edited,
+        order = Order,
+        totalBytes = TotalBytes,
+        evicted = Evicted,
+        keep = (RedisValue)id,
+        maxEntries = options.Value.MaxEntries,
+        maxBytes = options.Value.MaxBytes,
+    });
 
     public async Task<IReadOnlyList<QuarantineEntry>> ListAsync(int offset, int limit, CancellationToken cancellationToken = default)
     {
@@ -157,6 +185,11 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
 
             if (await transaction.ExecuteAsync())
             {
+                if (editChanged)
+                {
+                    await TrimKeepingAsync(database, id);
+                }
+
                 return changed;
             }
         }
