@@ -49,4 +49,28 @@ public sealed class MessageSignatureTests : IAsyncLifetime
             Assert.Contains(reason, entry.GetProperty("reason").GetString());
         }
     }
+
+    [Fact]
+    public async Task AnUnwrappedSignedPushKeepsItsSignatureHeaderForItsReplay()
+    {
+        // An event from 3 s ahead with 1 s of clock skew allowed: quarantined now, fine once its time has come.
+        await using var consumer = new ConsumerFactory(new Dictionary<string, string?>
+        {
+            ["PulseCart:Push:SignatureSecret"] = Secret,
+            ["PulseCart:Events:ClockSkew"] = "00:00:01",
+        });
+        var client = consumer.CreateClient();
+        var order = Push.NewId("o");
+        var data = Encoding.UTF8.GetBytes(Push.OrderPlaced(Push.NewId("e"), order, "u-1", at: DateTimeOffset.UtcNow.AddSeconds(3)).ToJsonString());
+        var request = new HttpRequestMessage(HttpMethod.Post, "/consumer/push") { Content = new ByteArrayContent(data) };
+        request.Headers.Add("signature", Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), data)));
+        Assert.Equal("quarantined", (await client.SendAsync(request)).Outcome());
+        var id = (await client.EntriesAsync($"order_id={order}")).Single().GetProperty("id").GetString()!;
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var replayed = await (await client.ActAsync(id, "replay")).JsonAsync();
+
+        Assert.Equal("processed", replayed.GetProperty("outcome").GetString());
+        Assert.Single(consumer.SentWithKey($"order_confirmation:{order}"));
+    }
 }

@@ -56,7 +56,7 @@ public sealed class QuarantineActions(IQuarantine quarantine, PushHandler pushes
         {
             attempt = entry.Source == "task"
                 ? FromReminder(await reminders.ReplayAsync(entry.BodyToReplay, cancellationToken))
-                : FromPush(await pushes.ReplayAsync(entry.BodyToReplay, cancellationToken));
+                : FromPush(await pushes.ReplayAsync(entry.BodyToReplay, entry.Signature, cancellationToken));
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

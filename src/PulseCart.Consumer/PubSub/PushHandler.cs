@@ -51,10 +51,19 @@ public sealed partial class PushHandler(
 
     /// <summary>
     /// An operator's replay of a quarantined delivery: the same decoding, routing and dedup as a push, except that a
-    /// delivery still unusable is reported, not quarantined a second time.
+    /// delivery still unusable is reported, not quarantined a second time. <paramref name="signature"/> is the signature
+    /// header an unwrapped push came with.
     /// </summary>
-    public Task<PushResult> ReplayAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
-        HandleAsync(body, new HeaderDictionary(), quarantineUnusable: false, cancellationToken);
+    public Task<PushResult> ReplayAsync(ReadOnlyMemory<byte> body, string? signature, CancellationToken cancellationToken)
+    {
+        var headers = new HeaderDictionary();
+        if (signature is not null)
+        {
+            headers[options.Value.SignatureAttribute] = signature;
+        }
+
+        return HandleAsync(body, headers, quarantineUnusable: false, cancellationToken);
+    }
 
     private async Task<PushResult> HandleAsync(
         ReadOnlyMemory<byte> body, IHeaderDictionary headers, bool quarantineUnusable, CancellationToken cancellationToken)
@@ -93,7 +102,7 @@ public sealed partial class PushHandler(
             {
                 if (quarantineUnusable)
                 {
-                    await QuarantineAsync(body, rejection, decoded.MessageId, decoded.Subscription, eventId, eventType, cancellationToken);
+                    await QuarantineAsync(body, headers, rejection, decoded.MessageId, decoded.Subscription, eventId, eventType, cancellationToken);
                 }
 
                 outcome = "quarantined";
@@ -131,7 +140,7 @@ public sealed partial class PushHandler(
             logger.LogWarning(exception, "Event {EventId} ({EventType}) cannot be processed: {Reason}", eventId, eventType, reason);
             if (quarantineUnusable)
             {
-                await QuarantineAsync(body, reason, messageId, subscription, eventId, eventType, cancellationToken);
+                await QuarantineAsync(body, headers, reason, messageId, subscription, eventId, eventType, cancellationToken);
             }
 
             outcome = "quarantined";
@@ -146,10 +155,12 @@ public sealed partial class PushHandler(
     }
 
     private async Task QuarantineAsync(
-        ReadOnlyMemory<byte> body, string reason, string? messageId, string? subscription, string? eventId, string? eventType,
-        CancellationToken cancellationToken)
+        ReadOnlyMemory<byte> body, IHeaderDictionary headers, string reason, string? messageId, string? subscription, string? eventId,
+        string? eventType, CancellationToken cancellationToken)
     {
-        var entry = QuarantineEntry.Create(time.GetUtcNow(), "push", reason, messageId, subscription, eventId, eventType, body.Span);
+        var signature = headers[options.Value.SignatureAttribute].ToString();
+        var entry = QuarantineEntry.Create(time.GetUtcNow(), "push", reason, messageId, subscription, eventId, eventType, body.Span)
+            with { Signature = signature.Length > 0 ? signature : null };
 
         // Kept before it is acknowledged: if the quarantine cannot take it, the exception makes Pub/Sub retry.
         await quarantine.AddAsync(entry, cancellationToken);

@@ -28,7 +28,10 @@ public sealed record QuarantineEntry(
     string? DiscardedBy = null,
     DateTimeOffset? EditedAt = null,
     string? EditedBy = null,
-    int EditedBytes = 0)
+    int EditedBytes = 0,
+    // The signature header of an unwrapped (noWrapper) push, which its body alone lacks; a wrapped push carries its
+    // signature inside the body.
+    string? Signature = null)
 {
     /// <summary>How much of a body a listing shows; the whole body has a URL of its own.</summary>
     public const int PreviewBytes = 2_048;
