@@ -199,7 +199,7 @@ public sealed class PushDeliveryTests
         await host.CreateSubscriptionAsync("raw-meta", "orders", body => body["pushConfig"]!["noWrapper"] = new JsonObject { ["writeMetadata"] = true });
         await host.CreateSubscriptionAsync("raw", "orders", body => body["pushConfig"]!["noWrapper"] = new JsonObject());
 
-        var id = await host.PublishAsync("orders", """{"event_id":"e-2"}""", new Dictionary<string, string> { ["origin"] = "checkout" }, orderingKey: "cart-1");
+        var id = await host.PublishAsync("orders", """{"event_id":"e-2"}""", new Dictionary<string, string> { ["origin"] = "checkout", ["note"] = "café €" }, orderingKey: "cart-1");
         var withMetadata = await host.NextPushAsync("raw-meta");
         var bare = await host.NextPushAsync("raw");
 
@@ -213,6 +213,7 @@ public sealed class PushDeliveryTests
         Assert.Equal("cart-1", withMetadata.Header("x-goog-pubsub-ordering-key"));
         Assert.EndsWith("Z", withMetadata.Header("x-goog-pubsub-publish-time"));
         Assert.Equal("checkout", withMetadata.Header("origin"));
+        Assert.Equal("café €", withMetadata.Header("note"));
         Assert.DoesNotContain(bare.Headers.Keys, header => header.StartsWith("x-goog-pubsub-", StringComparison.OrdinalIgnoreCase));
         Assert.Null(bare.Header("origin"));
     }

@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -34,7 +35,14 @@ public static class PubSubEmulatorRegistration
             // Each subscription's ack deadline, on the emulator's clock, is the only timeout.
             client.Timeout = Timeout.InfiniteTimeSpan;
         })
-        .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
+        .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+
+            // Attributes are any UTF-8 text; a noWrapper push with metadata sends them as headers, in UTF-8.
+            RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8,
+        })
 
         // Four information lines per push would bury the consumer's own log; the emulator records each push itself.
         .RemoveAllLoggers();
