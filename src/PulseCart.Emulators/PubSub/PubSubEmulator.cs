@@ -467,11 +467,24 @@ public sealed class PubSubEmulator : IParkable
     }
 
     /// <summary>How many of <paramref name="ackIds"/> are still leased: a stream's outstanding messages, for its flow control.</summary>
-    internal int CountLeased(string subscriptionName, IEnumerable<string> ackIds)
+    /// <summary>
+    /// Keeps in <paramref name="ackIds"/> only what is still leased (a stream's outstanding messages: acknowledged, nacked
+    /// and expired ones leave it, so it stays as small as the stream's lease) and returns how many that is.
+    /// </summary>
+    internal int RetainLeased(string subscriptionName, HashSet<string> ackIds)
     {
         lock (_gate)
         {
-            return _subscriptions.TryGetValue(subscriptionName, out var subscription) ? ackIds.Count(subscription.IsLeased) : 0;
+            if (_subscriptions.TryGetValue(subscriptionName, out var subscription))
+            {
+                ackIds.RemoveWhere(ackId => !subscription.IsLeased(ackId));
+            }
+            else
+            {
+                ackIds.Clear();
+            }
+
+            return ackIds.Count;
         }
     }
 

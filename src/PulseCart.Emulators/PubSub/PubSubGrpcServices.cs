@@ -109,7 +109,7 @@ internal sealed class SubscriberGrpcService(PubSubEmulator emulator) : Subscribe
                 int room;
                 lock (outstanding)
                 {
-                    room = maxOutstanding - emulator.CountLeased(subscription, outstanding);
+                    room = maxOutstanding - emulator.RetainLeased(subscription, outstanding);
                 }
 
                 var received = room > 0 ? emulator.TakeForPull(subscription, Math.Min(room, PubSubEmulator.MaxMessagesPerPull), ackDeadline) : [];
