@@ -154,18 +154,9 @@ public sealed class ReminderFlowTests(ReminderFlowFixture fixture) : IClassFixtu
     [Fact]
     public async Task AReminderDeadLetteredWhileTheSinkWasDownIsSentOnceWhenReplayed()
     {
-        // The messaging service refuses this shopper's first three messages: every attempt the queue makes.
-        var (cart, user) = NewCart("fail3");
-        await AbandonAsync(cart, user);
-        var reminderId = await ReminderIdAsync(cart);
-        await fixture.AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
-        await fixture.AdvanceAsync(TimeSpan.FromSeconds(10));
-        await fixture.AdvanceAsync(TimeSpan.FromSeconds(20));
-        Assert.Equal("dead_lettered", (await ReminderAsync(cart)).GetProperty("status").GetString());
-        var id = (await Client.QuarantinedAsync())
-            .Single(e => e.GetProperty("body_preview").GetString()!.Contains(reminderId)).GetProperty("id").GetString()!;
+        var (cart, user, id) = await DeadLetteredReminderAsync();
 
-        // The service is back; the operator replays the reminder.
+        // The messaging service is back; the operator replays the reminder.
         var replayed = await (await Client.ActAsync(id, "replay")).JsonAsync();
         Assert.Equal("sent", replayed.GetProperty("outcome").GetString());
         Assert.Single(fixture.Webhook.AcceptedFor(user));
@@ -179,14 +170,7 @@ public sealed class ReminderFlowTests(ReminderFlowFixture fixture) : IClassFixtu
     [Fact]
     public async Task AReplayedDeadLetteredReminderOfACartBoughtSinceSendsNothing()
     {
-        var (cart, user) = NewCart("fail3");
-        await AbandonAsync(cart, user);
-        var reminderId = await ReminderIdAsync(cart);
-        await fixture.AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
-        await fixture.AdvanceAsync(TimeSpan.FromSeconds(10));
-        await fixture.AdvanceAsync(TimeSpan.FromSeconds(20));
-        var id = (await Client.QuarantinedAsync())
-            .Single(e => e.GetProperty("body_preview").GetString()!.Contains(reminderId)).GetProperty("id").GetString()!;
+        var (cart, user, id) = await DeadLetteredReminderAsync();
         var order = Push.NewId("o");
         Assert.Equal("processed", (await Client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, user, cart, fixture.Clock.GetUtcNow()))).Outcome());
 
@@ -217,6 +201,23 @@ public sealed class ReminderFlowTests(ReminderFlowFixture fixture) : IClassFixtu
 
         Assert.Single(fixture.Webhook.AcceptedFor(user));
         Assert.Equal("sent", (await ReminderAsync(cart)).GetProperty("status").GetString());
+    }
+
+    /// <summary>
+    /// A cart whose reminder was dead-lettered: the messaging service refused its shopper's first three messages, every
+    /// attempt the queue made. Returns the reminder's quarantine entry.
+    /// </summary>
+    private async Task<(string Cart, string User, string EntryId)> DeadLetteredReminderAsync()
+    {
+        var (cart, user) = NewCart("fail3");
+        await AbandonAsync(cart, user);
+        var reminderId = await ReminderIdAsync(cart);
+        await fixture.AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(10));
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("dead_lettered", (await ReminderAsync(cart)).GetProperty("status").GetString());
+        var entry = (await Client.QuarantinedAsync()).Single(e => e.GetProperty("body_preview").GetString()!.Contains(reminderId));
+        return (cart, user, entry.GetProperty("id").GetString()!);
     }
 
     private static (string Cart, string User) NewCart(string userPrefix)

@@ -60,23 +60,13 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
 
     public async Task AddAsync(QuarantineEntry entry, CancellationToken cancellationToken = default)
     {
-        await redis.GetDatabase().ScriptEvaluateAsync(AddAndTrim, new
-        {
-            entries = Entries,
-            bodies = Bodies,
-            edited = Edited,
-            order = Order,
-            totalBytes = TotalBytes,
-            evicted = Evicted,
-            keep = (RedisValue)entry.Id,
-            metadata = (RedisValue)Serialize(entry),
-            body = (RedisValue)entry.Body,
-            maxEntries = options.Value.MaxEntries,
-            maxBytes = options.Value.MaxBytes,
-        });
+        await redis.GetDatabase().ScriptEvaluateAsync(AddAndTrim, Arguments(entry.Id, Serialize(entry), entry.Body));
     }
 
-    private Task TrimKeepingAsync(IDatabase database, string id) => database.ScriptEvaluateAsync(Trim, new
+    private Task TrimKeepingAsync(IDatabase database, string id) => database.ScriptEvaluateAsync(Trim, Arguments(id));
+
+    // The scripts' @names; each script reads those it uses.
+    private object Arguments(string keep, RedisValue metadata = default, ReadOnlyMemory<byte> body = default) => new
     {
         entries = Entries,
         bodies = Bodies,
@@ -84,10 +74,12 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
         order = Order,
         totalBytes = TotalBytes,
         evicted = Evicted,
-        keep = (RedisValue)id,
+        keep = (RedisValue)keep,
+        metadata,
+        body = (RedisValue)body,
         maxEntries = options.Value.MaxEntries,
         maxBytes = options.Value.MaxBytes,
-    });
+    };
 
     public async Task<IReadOnlyList<QuarantineEntry>> ListAsync(int offset, int limit, CancellationToken cancellationToken = default)
     {
