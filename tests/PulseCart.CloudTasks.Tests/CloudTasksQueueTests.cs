@@ -259,6 +259,53 @@ public sealed class CloudTasksQueueTests
         Assert.Single(api.Received);
     }
 
+    public static TheoryData<string, bool> TokenFailures => new()
+    {
+        { "token service 500", true },
+        { "token service 400 invalid_grant", false },
+        { "no credentials", false },
+        { "token service hangs", true },
+    };
+
+    [Theory]
+    [MemberData(nameof(TokenFailures))]
+    public async Task AFailureToGetAnAccessTokenIsACloudTasksFailureRetriedOnlyWhenItCanPass(string failure, bool retried)
+    {
+        await using var api = await CallbackServer.StartAsync();
+        var settings = ProdQueue();
+        settings["PulseCart:CloudTasks:TotalTimeout"] = "00:00:01";
+        await using var client = Scenario.Client(api.BaseAddress, new Uri("https://consumer.example/"), settings, new FailingToken(failure));
+        var started = DateTimeOffset.UtcNow;
+
+        var thrown = await Assert.ThrowsAnyAsync<CloudTasksException>(
+            () => client.GetRequiredService<ITaskQueue>().ScheduleAsync(Scenario.Reminder(Scenario.NewId(), DateTimeOffset.UtcNow.AddMinutes(5))));
+
+        Assert.Equal(retried, thrown.IsTransient);
+        Assert.Contains("access token", thrown.Message);
+        Assert.Empty(api.Received);
+        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(5), "bounded by TotalTimeout");
+    }
+
+    private sealed class FailingToken(string failure) : IAccessTokenSource
+    {
+        public async ValueTask<string?> GetAccessTokenAsync(CancellationToken cancellationToken = default)
+        {
+            switch (failure)
+            {
+                case "token service hangs":
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                    return null;
+                case "no credentials":
+                    throw new InvalidOperationException("The Application Default Credentials are not available.");
+                default:
+                    var status = failure.Contains("500") ? HttpStatusCode.InternalServerError : HttpStatusCode.BadRequest;
+                    throw new global::Google.Apis.Auth.OAuth2.Responses.TokenResponseException(
+                        new global::Google.Apis.Auth.OAuth2.Responses.TokenErrorResponse { Error = status == HttpStatusCode.BadRequest ? "invalid_grant" : "internal_failure" },
+                        status);
+            }
+        }
+    }
+
     private static Dictionary<string, string?> ProdQueue() => new()
     {
         ["PulseCart:CloudTasks:ProjectId"] = "pulsecart-prod",

@@ -198,7 +198,19 @@ public sealed partial class CloudTasksQueue(
     private async Task AuthorizeAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         // One token for every attempt of the call: Google's access tokens last an hour.
-        var token = await accessTokens.GetAccessTokenAsync(cancellationToken).ConfigureAwait(false);
+        string? token;
+        try
+        {
+            token = await AccessTokenException.GetAsync(accessTokens, _options.TotalTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AccessTokenException exception)
+        {
+            var message = $"Cloud Tasks was not called on queue {_options.QueuePath}: {exception.Message}";
+            throw exception.IsTransient
+                ? new CloudTasksException(message, innerException: exception)
+                : new CloudTasksRejectedException(message, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        }
+
         if (token is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);

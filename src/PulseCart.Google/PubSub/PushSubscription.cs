@@ -83,7 +83,7 @@ public sealed class PushSubscription(
                 request.Content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
             }
 
-            var token = await accessTokens.GetAccessTokenAsync(cancellationToken).ConfigureAwait(false);
+            var token = await AccessTokenException.GetAsync(accessTokens, _options.TotalTimeout, cancellationToken).ConfigureAwait(false);
             if (token is not null)
             {
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -101,6 +101,10 @@ public sealed class PushSubscription(
             throw new PubSubException(
                 $"Pub/Sub refused to {subject}: HTTP {(int)response.StatusCode}{(googleStatus is null ? "" : $" {googleStatus}")}: {error?.Message ?? response.ReasonPhrase}",
                 response.StatusCode, googleStatus);
+        }
+        catch (AccessTokenException exception)
+        {
+            throw new PubSubException($"Pub/Sub was not asked to {subject}: {exception.Message}", innerException: exception);
         }
         catch (HttpRequestException exception)
         {
