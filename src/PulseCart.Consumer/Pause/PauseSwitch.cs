@@ -65,7 +65,9 @@ public sealed class PauseSwitch(
             var done = new List<string>();
             var state = await store.StartAsync(
                 new PauseState(time.GetUtcNow(), who, subscription.Name, Queue, SavedPushConfig: null, Pushes: null, Reminders: null), cancellationToken);
+            // Each part is recorded as soon as it is done, so a pause that stops part-way leaves what it held on record.
             state = await HoldPushesAsync(state, done, cancellationToken);
+            await store.SaveAsync(state, cancellationToken);
             state = await HoldRemindersAsync(state, done, cancellationToken);
             var failed = state.Pushes?.State == PausePart.Failed || state.Reminders?.State == PausePart.Failed;
             if (failed && state.Pushes?.Held != true && state.Reminders?.Held != true)
@@ -231,6 +233,7 @@ public sealed class PauseSwitch(
             };
         }
 
+        var detaching = false;
         try
         {
             if (state.SavedPushConfig is null)
@@ -256,6 +259,7 @@ public sealed class PauseSwitch(
                 }
             }
 
+            detaching = true;
             await subscription.ModifyPushConfigAsync(new PushConfig(), cancellationToken);
             var endpoint = Parser.Parse<PushConfig>(state.SavedPushConfig).PushEndpoint;
             done.Add($"detached the push endpoint of {name}: messages wait in the subscription (resume pushes them to {endpoint})");
@@ -263,14 +267,17 @@ public sealed class PauseSwitch(
         }
         catch (PubSubException exception)
         {
+            // A detach that got no answer may have happened: resume puts the config back either way.
             var role = MissingPubSubRole(exception, state);
             done.Add($"pushes not held: {exception.Message}{Grant(role)}");
-            return state with { Pushes = Failure(exception.Message, role, held: state.Pushes?.Held ?? false) };
+            var mayBeDetached = detaching && exception.StatusCode is null;
+            return state with { Pushes = Failure(exception.Message, role, held: mayBeDetached || state.Pushes?.Held == true) };
         }
     }
 
     private async Task<PauseState> HoldRemindersAsync(PauseState state, List<string> done, CancellationToken cancellationToken)
     {
+        var pausing = false;
         try
         {
             // A queue someone paused before the switch is theirs: it stays paused on resume. One the switch paused, or
@@ -281,15 +288,18 @@ public sealed class PauseSwitch(
                 return state with { Reminders = Part(PausePart.AlreadyPaused, $"{Queue} was paused before: resume leaves it paused", held: false) };
             }
 
+            pausing = true;
             await queue.PauseAsync(cancellationToken);
             done.Add($"paused queue {Queue}: reminder tasks wait in the queue");
             return state with { Reminders = Part(PausePart.Paused, $"reminder tasks wait in {Queue}; resume dispatches those that came due", held: true) };
         }
         catch (CloudTasksException exception)
         {
+            // A pause that got no answer may have happened: resume resumes the queue either way.
             var role = MissingTasksRole(exception);
             done.Add($"reminders not held: {exception.Message}{Grant(role)}");
-            return state with { Reminders = Failure(exception.Message, role, held: state.Reminders?.Held ?? false) };
+            var mayBePaused = pausing && exception.StatusCode is null;
+            return state with { Reminders = Failure(exception.Message, role, held: mayBePaused || state.Reminders?.Held == true) };
         }
     }
 
@@ -321,7 +331,10 @@ public sealed class PauseSwitch(
 
     private async Task<PauseState> ReleasePushesAsync(PauseState state, List<string> done, CancellationToken cancellationToken)
     {
-        if (state.Pushes is not { Held: true } || state.SavedPushConfig is null || subscription.Name is not { } name)
+        // Also when the pause never recorded what became of pushes: it stopped (a store failure, say) after saving the
+        // config and perhaps after detaching, and the subscription must not stay detached for good. Putting back a
+        // config that is still in place changes nothing.
+        if (state.SavedPushConfig is null || subscription.Name is not { } name || state.Pushes is { Held: false })
         {
             return state;
         }
