@@ -32,6 +32,9 @@ public sealed class LocalJwks : IAsyncDisposable
 
     public int Fetches => _fetches;
 
+    /// <summary>While true the key set answers 500, as during an outage.</summary>
+    public bool Down { get; set; }
+
     public RsaSecurityKey CurrentKey => _published[^1];
 
     public static RsaSecurityKey NewKey() => new(RSA.Create(2048)) { KeyId = Guid.NewGuid().ToString("N") };
@@ -45,6 +48,11 @@ public sealed class LocalJwks : IAsyncDisposable
         app.MapGet("/certs", () =>
         {
             Interlocked.Increment(ref jwks._fetches);
+            if (jwks.Down)
+            {
+                return Results.StatusCode(StatusCodes.Status500InternalServerError);
+            }
+
             var keys = jwks._published.Select(key =>
             {
                 var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(key);

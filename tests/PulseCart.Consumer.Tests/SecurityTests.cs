@@ -198,6 +198,62 @@ public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<Secur
         Assert.Equal(fetchesAfterRotation, jwks.Fetches);
     }
 
+    [Fact]
+    public async Task AKeyPublishedDuringAKeySetOutageIsRetriedLaterNotRefusedAndCostsOneFetch()
+    {
+        await using var jwks = await LocalJwks.StartAsync();
+        await using var consumer = new ConsumerFactory(new Dictionary<string, string?>
+        {
+            ["PulseCart:Auth:Mode"] = "oidc",
+            ["PulseCart:Auth:JwksUri"] = jwks.JwksUri,
+            ["PulseCart:Auth:Audience"] = SecurityFixture.Audience,
+            ["PulseCart:Auth:AllowedServiceAccounts:0"] = SecurityFixture.Pusher,
+            ["PulseCart:Auth:MinKeyRefreshInterval"] = "01:00:00",
+        });
+        Assert.Equal(HttpStatusCode.NoContent, (await PushWithAsync(jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher), consumer: consumer)).Status);
+
+        var original = jwks.CurrentKey;
+        jwks.Down = true;
+        var rotated = jwks.Rotate();
+        var fetchesBefore = jwks.Fetches;
+        var answers = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ =>
+            PushWithAsync(jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, signingKey: rotated), consumer: consumer)));
+
+        Assert.All(answers, answer => Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.Status));
+        Assert.Equal(fetchesBefore + 1, jwks.Fetches);
+
+        // A key the consumer already has still works.
+        Assert.Equal(HttpStatusCode.NoContent, (await PushWithAsync(jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher, signingKey: original), consumer: consumer)).Status);
+    }
+
+    [Fact]
+    public async Task AnOperatorsGoogleTokenMeetingAKeySetOutageIsAskedToRetryNotAnError()
+    {
+        await using var jwks = await LocalJwks.StartAsync();
+        jwks.Down = true;
+        await using var consumer = new ConsumerFactory(new Dictionary<string, string?>
+        {
+            ["environment"] = "Production",
+            ["PulseCart:Auth:Mode"] = "oidc",
+            ["PulseCart:Auth:JwksUri"] = jwks.JwksUri,
+            ["PulseCart:Auth:Audience"] = SecurityFixture.Audience,
+            ["PulseCart:Auth:AllowedServiceAccounts:0"] = SecurityFixture.Pusher,
+            ["PulseCart:CloudTasks:ProjectId"] = "pulsecart-prod",
+            ["PulseCart:CloudTasks:Location"] = "europe-west1",
+            ["PulseCart:CloudTasks:CallbackBaseUrl"] = SecurityFixture.CallbackBaseUrl,
+            ["PulseCart:CloudTasks:BaseUrl"] = "http://127.0.0.1:9",
+            ["PulseCart:Operators:Audience"] = "https://ops.pulsecart.example",
+            ["PulseCart:Operators:AllowedAccounts:0"] = "oncall@pulsecart.example",
+        });
+        using var client = consumer.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", jwks.Mint("https://ops.pulsecart.example", "oncall@pulsecart.example"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/ops/quarantine")).StatusCode);
+
+        jwks.Down = false;
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/ops/quarantine")).StatusCode);
+    }
+
     private async Task<(HttpStatusCode Status, string Detail)> PushWithAsync(string? token, string? order = null, ConsumerFactory? consumer = null)
     {
         using var client = (consumer ?? fixture.Consumer).CreateClient();

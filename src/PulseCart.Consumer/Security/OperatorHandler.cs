@@ -18,6 +18,8 @@ public sealed class OperatorHandler(
     IOptions<OperatorOptions> operators,
     GoogleTokenVerifier verifier) : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, loggerFactory, encoder)
 {
+    private const string UnavailableKey = "pulsecart.operators.keys-unavailable";
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
@@ -42,7 +44,18 @@ public sealed class OperatorHandler(
 
         if (settings.AllowedAccounts.Length > 0 && !string.IsNullOrWhiteSpace(settings.Audience) && token.Count(c => c == '.') == 2)
         {
-            var verdict = await verifier.VerifyAsync(token, settings.Audience, Context.RequestAborted);
+            TokenVerdict verdict;
+            try
+            {
+                verdict = await verifier.VerifyAsync(token, settings.Audience, Context.RequestAborted);
+            }
+            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or ArgumentException)
+            {
+                Logger.LogError(exception, "No signing keys to verify operator tokens");
+                Context.Items[UnavailableKey] = true;
+                return AuthenticateResult.Fail("signing keys unavailable");
+            }
+
             if (verdict.IsValid && settings.AllowedAccounts.Contains(verdict.Email, StringComparer.OrdinalIgnoreCase))
             {
                 return Success(verdict.Email!);
@@ -56,6 +69,11 @@ public sealed class OperatorHandler(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.ContainsKey(UnavailableKey))
+        {
+            return GoogleOidcHandler.WriteAsync(Response, StatusCodes.Status503ServiceUnavailable, "signing keys unavailable, retry later");
+        }
+
         Response.Headers.WWWAuthenticate = "Bearer, Basic realm=\"pulsecart-operators\"";
         return GoogleOidcHandler.WriteAsync(Response, StatusCodes.Status401Unauthorized, "operator credentials required");
     }

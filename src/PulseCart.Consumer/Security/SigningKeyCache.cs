@@ -6,7 +6,8 @@ namespace PulseCart.Consumer.Security;
 /// <summary>
 /// The JWKS the tokens are signed against, cached for as long as its Cache-Control allows. A token naming an
 /// unknown key (rotation) triggers one refresh, at most once per <see cref="AuthOptions.MinKeyRefreshInterval"/>
-/// and by one caller at a time, so a flood of forged <c>kid</c>s cannot become a flood of fetches.
+/// and by one caller at a time, so a flood of forged <c>kid</c>s cannot become a flood of fetches. While that refresh
+/// fails, such a token gets an exception (answered 503, retried) rather than a refusal: it may be a real rotation.
 /// </summary>
 public sealed class SigningKeyCache(
     IHttpClientFactory httpClients,
@@ -22,6 +23,7 @@ public sealed class SigningKeyCache(
     private IReadOnlyList<SecurityKey> _keys = [];
     private DateTimeOffset _expiresAt = DateTimeOffset.MinValue;
     private DateTimeOffset _lastUnknownKeyRefresh = DateTimeOffset.MinValue;
+    private bool _unknownKeyRefreshFailed;
 
     public Task<IReadOnlyList<SecurityKey>> GetAsync(CancellationToken cancellationToken) =>
         time.GetUtcNow() < _expiresAt ? Task.FromResult(_keys) : RefreshAsync(unknownKey: false, cancellationToken);
@@ -40,22 +42,34 @@ public sealed class SigningKeyCache(
                 : now < _expiresAt;
             if (freshEnough)
             {
-                return _keys;
+                // A key id that is new while the key set cannot be fetched may be a rotation: retry later, not refuse.
+                return unknownKey && _unknownKeyRefreshFailed
+                    ? throw new HttpRequestException($"signing keys could not be refreshed from {options.Value.JwksUri} for an unknown key id")
+                    : _keys;
+            }
+
+            if (unknownKey)
+            {
+                // The attempt counts, failed or not: an outage must not become one fetch per token.
+                _lastUnknownKeyRefresh = now;
             }
 
             using var response = await httpClients.CreateClient(HttpClientName).GetAsync(options.Value.JwksUri, cancellationToken);
             response.EnsureSuccessStatusCode();
             var set = new JsonWebKeySet(await response.Content.ReadAsStringAsync(cancellationToken));
             _keys = set.GetSigningKeys().ToList();
-            if (unknownKey)
-            {
-                _lastUnknownKeyRefresh = now;
-            }
+            _unknownKeyRefreshFailed = false;
 
             var maxAge = response.Headers.CacheControl?.MaxAge ?? DefaultLifetime;
             _expiresAt = now + TimeSpan.FromTicks(Math.Clamp(maxAge.Ticks, TimeSpan.FromMinutes(1).Ticks, TimeSpan.FromDays(1).Ticks));
             logger.LogInformation("Loaded {KeyCount} token signing keys from {JwksUri}", _keys.Count, options.Value.JwksUri);
             return _keys;
+        }
+        catch (Exception exception) when (exception is HttpRequestException or ArgumentException or TaskCanceledException && unknownKey)
+        {
+            logger.LogWarning(exception, "Could not refresh signing keys from {JwksUri} for an unknown key id", options.Value.JwksUri);
+            _unknownKeyRefreshFailed = true;
+            throw;
         }
         catch (Exception exception) when (exception is HttpRequestException or ArgumentException or TaskCanceledException && _keys.Count > 0)
         {
