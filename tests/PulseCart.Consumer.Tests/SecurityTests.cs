@@ -254,6 +254,24 @@ public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<Secur
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/ops/quarantine")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("localhost", HttpStatusCode.OK, HttpStatusCode.OK)]
+    [InlineData("127.0.0.1", HttpStatusCode.OK, HttpStatusCode.OK)]
+    [InlineData("evil.example", HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden)]
+    public async Task InDevelopmentOnlyRequestsNamingThisMachineActAsOperatorOrReachTheTwins(string host, HttpStatusCode ops, HttpStatusCode twin)
+    {
+        // Development on loopback needs no operator credentials; a page that rebinds its own name to 127.0.0.1 reaches
+        // loopback too, but names its own host.
+        await using var consumer = new ConsumerFactory();
+        using var client = consumer.CreateClient();
+        client.DefaultRequestHeaders.Authorization = null;
+        var port = client.BaseAddress!.Port;
+        client.DefaultRequestHeaders.Host = $"{host}:{port}";
+
+        Assert.Equal(ops, (await client.GetAsync("/ops/quarantine")).StatusCode);
+        Assert.Equal(twin, (await client.GetAsync("/emulators/pubsub/v1/projects/pulsecart-local/topics")).StatusCode);
+    }
+
     private async Task<(HttpStatusCode Status, string Detail)> PushWithAsync(string? token, string? order = null, ConsumerFactory? consumer = null)
     {
         using var client = (consumer ?? fixture.Consumer).CreateClient();

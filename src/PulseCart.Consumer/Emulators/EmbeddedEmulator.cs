@@ -1,4 +1,4 @@
-using System.Net;
+using PulseCart.Consumer.Security;
 using PulseCart.Emulators.Hosting;
 
 namespace PulseCart.Consumer.Emulators;
@@ -11,7 +11,7 @@ internal static class EmbeddedEmulator
     /// push to itself. <paramref name="name"/> names the emulator in the 403.
     /// </summary>
     public static Func<EndpointFilterInvocationContext, EndpointFilterDelegate, ValueTask<object?>> LoopbackOnly(string name) =>
-        (context, next) => context.HttpContext.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote)
+        (context, next) => ThisMachine.Sent(context.HttpContext)
             ? next(context)
             : ValueTask.FromResult<object?>(TypedResults.Problem($"the embedded {name} emulator serves this machine only", statusCode: StatusCodes.Status403Forbidden));
 

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using PulseCart.Google.CloudTasks;
@@ -132,6 +131,5 @@ public static class SecurityPolicies
     private static bool IsDevelopmentOnLoopback(AuthorizationHandlerContext context) =>
         context.Resource is HttpContext http
         && http.RequestServices.GetRequiredService<IHostEnvironment>().IsDevelopment()
-        && http.Connection.RemoteIpAddress is { } remote
-        && IPAddress.IsLoopback(remote);
+        && ThisMachine.Sent(http);
 }
