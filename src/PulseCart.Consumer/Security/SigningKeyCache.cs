@@ -54,6 +54,18 @@ public sealed class SigningKeyCache(
                 _lastUnknownKeyRefresh = now;
             }
 
+            return await FetchAsync(now, unknownKey, cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<SecurityKey>> FetchAsync(DateTimeOffset now, bool unknownKey, CancellationToken cancellationToken)
+    {
+        try
+        {
             using var response = await httpClients.CreateClient(HttpClientName).GetAsync(options.Value.JwksUri, cancellationToken);
             response.EnsureSuccessStatusCode();
             var set = new JsonWebKeySet(await response.Content.ReadAsStringAsync(cancellationToken));
@@ -77,10 +89,6 @@ public sealed class SigningKeyCache(
             logger.LogWarning(exception, "Could not refresh signing keys from {JwksUri}; keeping {KeyCount} cached keys", options.Value.JwksUri, _keys.Count);
             _expiresAt = time.GetUtcNow() + TimeSpan.FromMinutes(1);
             return _keys;
-        }
-        finally
-        {
-            _gate.Release();
         }
     }
 }
