@@ -8,6 +8,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PulseCart.Consumer.Telemetry;
 
+using PulseCart.Testing;
+
 namespace PulseCart.Consumer.Tests;
 
 /// <summary>
@@ -128,5 +130,37 @@ public sealed class TelemetryTests(ConsumerFixture fixture) : IClassFixture<Cons
         public CloudLoggingFormatterOptions Get(string? name) => value;
 
         public IDisposable? OnChange(Action<CloudLoggingFormatterOptions, string?> listener) => null;
+    }
+}
+
+/// <summary>A consumer of its own, so alone in the process like the fixture above (metrics are per process).</summary>
+[Collection(AloneInTheProcess.Name)]
+public sealed class MetricsDuringARedisHangTests
+{
+    [Fact]
+    public async Task MetricsAnswerPromptlyWhileTheQuarantinesRedisHangs()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var consumer = new ConsumerFactory(new Dictionary<string, string?> { ["PulseCart:Redis"] = redis.ConnectionString });
+        using var client = consumer.CreateClient();
+        Assert.Contains("pulsecart_quarantine_size", await client.GetStringAsync("/metrics"));
+
+        redis.Hang(true);
+        try
+        {
+            // Past the exporter's brief cache and the figures' age, scrapes a few seconds apart as Prometheus makes them.
+            for (var scrape = 0; scrape < 3; scrape++)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2.5));
+                var clock = Stopwatch.StartNew();
+                var metrics = await client.GetStringAsync("/metrics");
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"scrape {scrape} took {clock.Elapsed.TotalSeconds:0.0} s");
+                Assert.Contains("pulsecart_quarantine_size", metrics);
+            }
+        }
+        finally
+        {
+            redis.Hang(false);
+        }
     }
 }

@@ -67,6 +67,13 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops (<c>SIGSTOP</c>) or continues (<c>SIGCONT</c>) the server: a Redis that hangs without closing connections.</summary>
+    public void Hang(bool hang)
+    {
+        using var signal = Process.Start("kill", [hang ? "-STOP" : "-CONT", _process!.Id.ToString()]);
+        signal.WaitForExit();
+    }
+
     public async Task StopAsync()
     {
         if (_process is { HasExited: false })

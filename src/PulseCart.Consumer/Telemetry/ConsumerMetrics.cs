@@ -25,6 +25,7 @@ public sealed class ConsumerMetrics
     public ConsumerMetrics(IMeterFactory meterFactory, IQuarantine quarantine, OpsCharts charts)
     {
         _charts = charts;
+        var quarantineStats = new LatestQuarantineStats(quarantine);
         var meter = meterFactory.Create(MeterName);
         _received = meter.CreateCounter<long>("pulsecart.push.received", unit: "{message}",
             description: "Push deliveries by event type and outcome (processed, duplicate, stale, ignored, quarantined, failed, unauthorised)");
@@ -36,17 +37,17 @@ public sealed class ConsumerMetrics
             description: "Reminders by outcome (scheduled, sent, skipped, dead_lettered) and skip reason");
         meter.CreateObservableGauge(
             "pulsecart.quarantine.size",
-            () => quarantine.Stats() is { } stats ? [new Measurement<long>(stats.Entries)] : Array.Empty<Measurement<long>>(),
+            () => quarantineStats.Get() is { } stats ? [new Measurement<long>(stats.Entries)] : Array.Empty<Measurement<long>>(),
             unit: "{entry}",
             description: "Entries in the quarantine");
         meter.CreateObservableGauge(
             "pulsecart.quarantine.bytes",
-            () => quarantine.Stats() is { } stats ? [new Measurement<long>(stats.Bytes)] : Array.Empty<Measurement<long>>(),
+            () => quarantineStats.Get() is { } stats ? [new Measurement<long>(stats.Bytes)] : Array.Empty<Measurement<long>>(),
             unit: "By",
             description: "Bytes of bodies kept in the quarantine");
         meter.CreateObservableCounter(
             "pulsecart.quarantine.evicted",
-            () => quarantine.Stats() is { } stats ? [new Measurement<long>(stats.Evicted)] : Array.Empty<Measurement<long>>(),
+            () => quarantineStats.Get() is { } stats ? [new Measurement<long>(stats.Evicted)] : Array.Empty<Measurement<long>>(),
             unit: "{entry}",
             description: "Entries evicted, oldest first, to keep the quarantine within PulseCart:Quarantine:MaxEntries and MaxBytes");
     }
