@@ -12,6 +12,7 @@ public sealed class StartupValidationTests
     [InlineData("PulseCart:Dedup:Window", "1.00:00:00", "PulseCart:Dedup:Window")]
     [InlineData("PulseCart:Push:MaxBodyBytes", "10", "PulseCart:Push:MaxBodyBytes")]
     [InlineData("PulseCart:Cluster:SiloPort", "70000", "PulseCart:Cluster:SiloPort")]
+    [InlineData("PulseCart:Redis", "localhost:abc", "PulseCart:Redis")]
     [InlineData("PulseCart:Cluster:ShedActivationsAbovePercent", "99", "PulseCart:Cluster:ShedActivationsAbovePercent")]
     [InlineData("PulseCart:Messaging:Sink", "carrier-pigeon", "PulseCart:Messaging:Sink")]
     public async Task InvalidSettingStopsStartupNamingTheSetting(string key, string value, string named)

@@ -127,6 +127,12 @@ public static class PulseCartHosting
         try
         {
             var options = ConfigurationOptions.Parse(connectionString);
+            if (options.EndPoints.Count == 0)
+            {
+                // "localhost:abc" parses, with no endpoint; connecting would fail later without naming the setting.
+                throw new ArgumentException($"no host:port in '{connectionString}'");
+            }
+
             options.AbortOnConnectFail = false;
 
             // Replies are read on the runtime's thread pool, which runs everything else here, instead of on ten threads
