@@ -168,18 +168,8 @@ public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<Secur
     [Fact]
     public async Task RotatedKeyIsPickedUpWithoutAFetchStorm()
     {
-        // A consumer of its own, so the rotation cannot disturb the other tests' keys.
         await using var jwks = await LocalJwks.StartAsync();
-        await using var consumer = new ConsumerFactory(new Dictionary<string, string?>
-        {
-            ["PulseCart:Auth:Mode"] = "oidc",
-            ["PulseCart:Auth:JwksUri"] = jwks.JwksUri,
-            ["PulseCart:Auth:Audience"] = SecurityFixture.Audience,
-            ["PulseCart:Auth:AllowedServiceAccounts:0"] = SecurityFixture.Pusher,
-
-            // Longer than this test can take on a loaded machine: a second unknown-key refresh may not be due in it.
-            ["PulseCart:Auth:MinKeyRefreshInterval"] = "01:00:00",
-        });
+        await using var consumer = ConsumerTrusting(jwks);
         Assert.Equal(HttpStatusCode.NoContent, (await PushWithAsync(jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher), consumer: consumer)).Status);
 
         var rotated = jwks.Rotate();
@@ -202,14 +192,7 @@ public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<Secur
     public async Task AKeyPublishedDuringAKeySetOutageIsRetriedLaterNotRefusedAndCostsOneFetch()
     {
         await using var jwks = await LocalJwks.StartAsync();
-        await using var consumer = new ConsumerFactory(new Dictionary<string, string?>
-        {
-            ["PulseCart:Auth:Mode"] = "oidc",
-            ["PulseCart:Auth:JwksUri"] = jwks.JwksUri,
-            ["PulseCart:Auth:Audience"] = SecurityFixture.Audience,
-            ["PulseCart:Auth:AllowedServiceAccounts:0"] = SecurityFixture.Pusher,
-            ["PulseCart:Auth:MinKeyRefreshInterval"] = "01:00:00",
-        });
+        await using var consumer = ConsumerTrusting(jwks);
         Assert.Equal(HttpStatusCode.NoContent, (await PushWithAsync(jwks.Mint(SecurityFixture.Audience, SecurityFixture.Pusher), consumer: consumer)).Status);
 
         var original = jwks.CurrentKey;
@@ -271,6 +254,18 @@ public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<Secur
         Assert.Equal(ops, (await client.GetAsync("/ops/quarantine")).StatusCode);
         Assert.Equal(twin, (await client.GetAsync("/emulators/pubsub/v1/projects/pulsecart-local/topics")).StatusCode);
     }
+
+    /// <summary>A consumer of its own, trusting <paramref name="jwks"/>, so its key changes cannot disturb the other tests' keys.</summary>
+    private static ConsumerFactory ConsumerTrusting(LocalJwks jwks) => new(new Dictionary<string, string?>
+    {
+        ["PulseCart:Auth:Mode"] = "oidc",
+        ["PulseCart:Auth:JwksUri"] = jwks.JwksUri,
+        ["PulseCart:Auth:Audience"] = SecurityFixture.Audience,
+        ["PulseCart:Auth:AllowedServiceAccounts:0"] = SecurityFixture.Pusher,
+
+        // Longer than a test can take on a loaded machine: a second unknown-key refresh may not be due in it.
+        ["PulseCart:Auth:MinKeyRefreshInterval"] = "01:00:00",
+    });
 
     private async Task<(HttpStatusCode Status, string Detail)> PushWithAsync(string? token, string? order = null, ConsumerFactory? consumer = null)
     {
