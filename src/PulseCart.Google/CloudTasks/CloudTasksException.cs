@@ -15,7 +15,7 @@ public class CloudTasksException : Exception
     private const string TransientKey = "PulseCart.CloudTasks.IsTransient";
 
     public CloudTasksException(string message, HttpStatusCode? statusCode = null, string? googleStatus = null, Exception? innerException = null)
-        : this(message, statusCode, googleStatus, innerException, transient: statusCode is null or HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || (int)statusCode >= 500)
+        : this(message, statusCode, googleStatus, innerException, transient: statusCode is not { } status || RetryableStatus.Is(status))
     {
     }
 

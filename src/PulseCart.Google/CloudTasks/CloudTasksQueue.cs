@@ -165,7 +165,7 @@ public sealed partial class CloudTasksQueue(
             var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
             var googleStatus = error?.Status is { Length: > 0 } status ? status : null;
             var failure = $"HTTP {(int)response.StatusCode}{(googleStatus is null ? "" : $" {googleStatus}")}: {error?.Message ?? response.ReasonPhrase}";
-            if (!IsTransient(response.StatusCode))
+            if (!RetryableStatus.Is(response.StatusCode))
             {
                 throw new CloudTasksRejectedException(
                     $"Cloud Tasks refused to {action} on queue {queuePath}: {failure}", response.StatusCode, googleStatus);
@@ -216,9 +216,6 @@ public sealed partial class CloudTasksQueue(
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
     }
-
-    private static bool IsTransient(HttpStatusCode status) =>
-        status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || (int)status >= 500;
 
     private static async Task<RestError?> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

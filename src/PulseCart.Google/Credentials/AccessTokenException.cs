@@ -1,4 +1,3 @@
-using System.Net;
 using Google.Apis.Auth.OAuth2.Responses;
 
 namespace PulseCart.Google.Credentials;
@@ -16,8 +15,7 @@ public sealed class AccessTokenException(Exception inner)
     /// </summary>
     public bool IsTransient { get; } = inner switch
     {
-        TokenResponseException { StatusCode: { } status } =>
-            status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || (int)status >= 500,
+        TokenResponseException { StatusCode: { } status } => RetryableStatus.Is(status),
         InvalidOperationException => false,
         _ => true,
     };
