@@ -45,7 +45,7 @@ public sealed class GoogleOidcHandler(
         {
             verdict = await verifier.VerifyAsync(token, Options.Audience, Context.RequestAborted);
         }
-        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or ArgumentException)
+        catch (Exception exception) when (SigningKeyCache.IsUnavailable(exception))
         {
             Logger.LogError(exception, "No signing keys to verify {Scheme} tokens", Scheme.Name);
             Context.Items[UnavailableKey] = true;

@@ -49,7 +49,7 @@ public sealed class OperatorHandler(
             {
                 verdict = await verifier.VerifyAsync(token, settings.Audience, Context.RequestAborted);
             }
-            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or ArgumentException)
+            catch (Exception exception) when (SigningKeyCache.IsUnavailable(exception))
             {
                 Logger.LogError(exception, "No signing keys to verify operator tokens");
                 Context.Items[UnavailableKey] = true;

@@ -25,6 +25,13 @@ public sealed class SigningKeyCache(
     private DateTimeOffset _lastUnknownKeyRefresh = DateTimeOffset.MinValue;
     private bool _unknownKeyRefreshFailed;
 
+    /// <summary>
+    /// The key set could not be fetched or read (no answer, an error status, a time-out, not a JWKS): what a token's
+    /// verification throws while keys are unavailable, to be answered 503.
+    /// </summary>
+    public static bool IsUnavailable(Exception exception) =>
+        exception is HttpRequestException or ArgumentException or TaskCanceledException;
+
     public Task<IReadOnlyList<SecurityKey>> GetAsync(CancellationToken cancellationToken) =>
         time.GetUtcNow() < _expiresAt ? Task.FromResult(_keys) : RefreshAsync(unknownKey: false, cancellationToken);
 
@@ -77,13 +84,13 @@ public sealed class SigningKeyCache(
             logger.LogInformation("Loaded {KeyCount} token signing keys from {JwksUri}", _keys.Count, options.Value.JwksUri);
             return _keys;
         }
-        catch (Exception exception) when (exception is HttpRequestException or ArgumentException or TaskCanceledException && unknownKey)
+        catch (Exception exception) when (IsUnavailable(exception) && unknownKey)
         {
             logger.LogWarning(exception, "Could not refresh signing keys from {JwksUri} for an unknown key id", options.Value.JwksUri);
             _unknownKeyRefreshFailed = true;
             throw;
         }
-        catch (Exception exception) when (exception is HttpRequestException or ArgumentException or TaskCanceledException && _keys.Count > 0)
+        catch (Exception exception) when (IsUnavailable(exception) && _keys.Count > 0)
         {
             // Keep verifying with the keys we have; try again in a minute.
             logger.LogWarning(exception, "Could not refresh signing keys from {JwksUri}; keeping {KeyCount} cached keys", options.Value.JwksUri, _keys.Count);
