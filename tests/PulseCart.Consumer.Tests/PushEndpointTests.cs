@@ -87,6 +87,22 @@ public sealed class PushEndpointTests(ConsumerFixture fixture) : IClassFixture<C
     }
 
     [Fact]
+    public async Task APaymentFailureWithAnyReasonStillSendsItsRetryMessage()
+    {
+        // The reason is the payment gateway's free text, used by nothing here: it is no cause to refuse the event.
+        JsonNode[] reasons = ["Your card was declined.\n", "insufficient funds ", new string('x', 5_000), 42];
+        foreach (var reason in reasons)
+        {
+            var eventId = Push.NewId("e");
+            var failed = Push.PaymentFailed(eventId, Push.NewId("o"), "u-7");
+            failed["payload"]!["reason"] = reason;
+
+            Assert.Equal("processed", (await Client.PushAsync(failed)).Outcome());
+            Assert.Single(fixture.Factory.SentWithKey($"payment_retry:{eventId}"));
+        }
+    }
+
+    [Fact]
     public async Task UnwrappedDeliveryWithMetadataHeadersIsProcessed()
     {
         var order = Push.NewId("o");

@@ -301,10 +301,9 @@ public static class EventParser
                 return (null, $"{badUser}: a payment retry message needs a recipient");
             }
 
-            if (ReadId(payload, "reason", out var reason, required: false) is { } badReason)
-            {
-                return (null, $"payload.{badReason}");
-            }
+            // The gateway's free text, which no message or decision uses: one that is not a short plain string is
+            // left out rather than cost the shopper the retry message.
+            ReadId(payload, "reason", out var reason, required: false);
 
             return (new PaymentFailed(eventId, occurredAt, orderId!, userId!, reason), null);
         }
