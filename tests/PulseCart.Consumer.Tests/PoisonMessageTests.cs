@@ -244,6 +244,39 @@ public sealed class DeterministicFailureTests
         }
     }
 
+    [Fact]
+    public async Task ARefusedConfirmationDoesNotHideACartFailureThatARetryFixes()
+    {
+        // The webhook refuses the confirmation for good; the cart's side fails once, as when Redis times out.
+        var cart = Push.NewId("c");
+        var failingOnce = new FailingCartOnce(cart);
+        await using var consumer = new ConsumerFactory(services: services => services
+            .AddSingleton<IMessageSender>(new FailingSender(new MessageSendException("webhook answered 422", refused: true)))
+            .AddSingleton<IIncomingGrainCallFilter>(failingOnce));
+        var client = consumer.CreateClient();
+        var placed = Push.OrderPlaced(Push.NewId("e"), Push.NewId("o"), "u-1", cart);
+
+        var first = await client.PushAsync(placed);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, first.StatusCode);
+        Assert.Empty(await client.QuarantinedAsync());
+
+        var redelivered = await client.PushAsync(placed);
+        Assert.Equal("quarantined", redelivered.Outcome());
+        Assert.Contains("webhook answered 422", Assert.Single(await client.QuarantinedAsync()).GetProperty("reason").GetString());
+        Assert.Equal("purchased", (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("status").GetString());
+    }
+
+    /// <summary>Fails the first call to one cart's grain with a timeout, before the grain runs it.</summary>
+    private sealed class FailingCartOnce(string cartId) : IIncomingGrainCallFilter
+    {
+        private int _failed;
+
+        public Task Invoke(IIncomingGrainCallContext context) =>
+            context.TargetId.Key.ToString() == cartId && Interlocked.Exchange(ref _failed, 1) == 0
+                ? throw new TimeoutException("state write timed out")
+                : context.Invoke();
+    }
+
     private sealed class FailingSender(Exception failure) : IMessageSender
     {
         public string Sink => "failing";

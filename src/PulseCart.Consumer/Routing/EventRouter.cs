@@ -1,6 +1,8 @@
+using System.Runtime.ExceptionServices;
 using PulseCart.Abstractions.Carts;
 using PulseCart.Abstractions.Events;
 using PulseCart.Abstractions.Orders;
+using PulseCart.Consumer.Delivery;
 
 namespace PulseCart.Consumer.Routing;
 
@@ -52,7 +54,20 @@ public sealed class EventRouter(IGrainFactory grains)
         }
 
         var cart = _carts.For(placed.CartId).OrderPlacedAsync(placed);
-        var outcomes = await Task.WhenAll(order, cart);
+        EventOutcome[] outcomes;
+        try
+        {
+            outcomes = await Task.WhenAll(order, cart);
+        }
+        catch when (order.IsFaulted && cart.IsFaulted && TransientFailures.IsTransient(cart.Exception!))
+        {
+            // Awaiting both throws the order's failure. When that one is for good (a refused confirmation) but the cart's
+            // can pass on a retry, the retry is what the delivery needs: the cart is marked purchased, and the order's
+            // refusal is quarantined then.
+            ExceptionDispatchInfo.Throw(cart.Exception!.InnerException!);
+            throw;
+        }
+
         return outcomes.Contains(EventOutcome.Processed) ? EventOutcome.Processed
             : outcomes.All(outcome => outcome == EventOutcome.Duplicate) ? EventOutcome.Duplicate
             : EventOutcome.Stale;
