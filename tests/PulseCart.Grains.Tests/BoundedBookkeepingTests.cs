@@ -39,6 +39,21 @@ public sealed class BoundedBookkeepingTests
     }
 
     [Fact]
+    public void AnEventDatedAheadIsRememberedAsLongAsItsTimeIsAccepted()
+    {
+        // Handled at T0 but dated five minutes later (within the clock skew): a redelivery stays acceptable until
+        // that time plus the window, so the id must not be forgotten before then.
+        var ids = new ProcessedEventIds();
+        ids.Remember("ahead", T0, Dedup, occurredAt: T0 + TimeSpan.FromMinutes(5));
+        ids.Remember("on-time", T0, Dedup, occurredAt: T0);
+
+        ids.Remember("later", T0 + Dedup.Window + TimeSpan.FromMinutes(1), Dedup);
+
+        Assert.True(ids.Contains("ahead"));
+        Assert.False(ids.Contains("on-time"));
+    }
+
+    [Fact]
     public void ARestoredSetKeepsForgettingOldestFirst()
     {
         var before = new ProcessedEventIds();

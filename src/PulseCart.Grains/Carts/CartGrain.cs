@@ -245,7 +245,7 @@ public sealed class CartGrain(
     // Not async: the caller awaits the write itself, one state machine fewer per event.
     private Task RememberAndSaveAsync(IPulseCartEvent handled)
     {
-        Cart.Events.Remember(handled.EventId, time.GetUtcNow(), dedupOptions.Value);
+        Cart.Events.Remember(handled.EventId, time.GetUtcNow(), dedupOptions.Value, handled.OccurredAt);
         return state.WriteStateAsync();
     }
 

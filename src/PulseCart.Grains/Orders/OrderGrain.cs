@@ -118,7 +118,7 @@ public sealed partial class OrderGrain(
     // Not async: the caller awaits the write itself, one state machine fewer per event.
     private Task RememberAndSaveAsync(IPulseCartEvent handled)
     {
-        Order.Events.Remember(handled.EventId, time.GetUtcNow(), dedupOptions.Value);
+        Order.Events.Remember(handled.EventId, time.GetUtcNow(), dedupOptions.Value, handled.OccurredAt);
         return state.WriteStateAsync();
     }
 

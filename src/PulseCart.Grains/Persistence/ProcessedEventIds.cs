@@ -31,16 +31,21 @@ public sealed class ProcessedEventIds : IStoredKeySet
 
     public bool Contains(string eventId) => Seen.ContainsKey(eventId);
 
-    /// <summary>Remembers a newly handled id and forgets what the window and the bound no longer cover.</summary>
-    public void Remember(string eventId, DateTimeOffset now, DedupOptions options)
+    /// <summary>
+    /// Remembers a newly handled id and forgets what the window and the bound no longer cover. An event dated ahead of
+    /// <paramref name="now"/> (within the clock skew) stays acceptable for the window counted from its own time, so its
+    /// id is remembered from that time.
+    /// </summary>
+    public void Remember(string eventId, DateTimeOffset now, DedupOptions options, DateTimeOffset occurredAt = default)
     {
-        if (Seen.TryAdd(eventId, now))
+        var rememberedAt = occurredAt > now ? occurredAt : now;
+        if (Seen.TryAdd(eventId, rememberedAt))
         {
-            _oldestFirst?.Added(eventId, now);
+            _oldestFirst?.Added(eventId, rememberedAt);
             Changes.Add(eventId);
-            if (now < _oldest)
+            if (rememberedAt < _oldest)
             {
-                _oldest = now;
+                _oldest = rememberedAt;
             }
         }
 
