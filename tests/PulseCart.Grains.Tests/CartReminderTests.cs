@@ -100,6 +100,41 @@ public sealed class CartReminderTests(ClusterFixture fixture)
         Assert.Equal(ReminderStatus.Scheduled, (await grain.GetAsync())!.Reminder!.Status);
     }
 
+    [Fact]
+    public async Task ACallbackThatOvertakesItsAbandonmentIsAskedAgainAndThenSent()
+    {
+        // The task is created before the abandonment is recorded. When that write fails, the push is retried, and the
+        // task (due at once for a late event) can call back first; the retry's create meets the same task name.
+        var (cart, user, grain) = NewCart();
+        var abandoned = new CartAbandoned($"ab-{cart}", T0, cart, user, 25m, "EUR");
+        fixture.States.FailingGrains[cart] = true;
+        await Assert.ThrowsAnyAsync<Exception>(() => grain.CartAbandonedAsync(abandoned));
+        fixture.States.FailingGrains.TryRemove(cart, out _);
+        var task = Assert.Single(fixture.Tasks.ScheduledFor(cart));
+        var due = new ReminderDue(task.ReminderId, IsLastAttempt: false, AbandonEventId: abandoned.EventId, DueAt: task.DueAt);
+
+        Assert.Equal(ReminderOutcome.NotRecordedYet, (await grain.RemindAsync(due)).Outcome);
+        Assert.Empty(fixture.Messages.SentTo(user));
+
+        Assert.Equal(EventOutcome.Processed, await grain.CartAbandonedAsync(abandoned));
+        Assert.Equal(ReminderOutcome.Sent, (await grain.RemindAsync(due)).Outcome);
+        Assert.Single(fixture.Messages.SentTo(user));
+    }
+
+    [Fact]
+    public async Task AReplacedReminderNamingItsAbandonmentIsStillSkipped()
+    {
+        var (cart, user, grain) = NewCart();
+        await AbandonAsync(grain, cart, user, T0);
+        await AbandonAsync(grain, cart, user, T0.AddMinutes(1));
+        var (older, newer) = (fixture.Tasks.ScheduledFor(cart)[0], fixture.Tasks.ScheduledFor(cart)[1]);
+
+        var result = await grain.RemindAsync(new ReminderDue(older.ReminderId, false, AbandonEventId: older.EventId, DueAt: older.DueAt));
+
+        Assert.Equal(ReminderOutcome.Skipped, result.Outcome);
+        Assert.Equal(ReminderOutcome.Sent, (await grain.RemindAsync(new ReminderDue(newer.ReminderId, false, AbandonEventId: newer.EventId, DueAt: newer.DueAt))).Outcome);
+    }
+
     private (string Cart, string User, ICartGrain Grain) NewCart()
     {
         var id = Guid.NewGuid().ToString("N");

@@ -1,15 +1,17 @@
 namespace PulseCart.Abstractions.Carts;
 
 /// <summary>
-/// A reminder task calling back: which reminder, and whether the queue will try again if this attempt fails. An
-/// operator's replay of a quarantined callback says so: a reminder dead-lettered while the messaging sink was down is
-/// then tried again.
+/// A reminder task calling back: which reminder, for which abandonment and due when (as the task says), and whether
+/// the queue will try again if this attempt fails. An operator's replay of a quarantined callback says so: a reminder
+/// dead-lettered while the messaging sink was down is then tried again.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record ReminderDue(
     [property: Id(0)] string ReminderId,
     [property: Id(1)] bool IsLastAttempt,
-    [property: Id(2)] bool IsReplay = false);
+    [property: Id(2)] bool IsReplay = false,
+    [property: Id(3)] string? AbandonEventId = null,
+    [property: Id(4)] DateTimeOffset? DueAt = null);
 
 public enum ReminderOutcome
 {
@@ -27,6 +29,9 @@ public enum ReminderOutcome
 
     /// <summary>The callback came before the reminder's due time (beyond the clock skew): nothing sent, ask again later.</summary>
     NotYetDue,
+
+    /// <summary>The cart has not yet recorded the abandonment that created the task (its push is being retried): ask again later.</summary>
+    NotRecordedYet,
 }
 
 [GenerateSerializer, Immutable]

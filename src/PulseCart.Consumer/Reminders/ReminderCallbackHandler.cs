@@ -55,7 +55,8 @@ public sealed class ReminderCallbackHandler(
         ReminderResult result;
         try
         {
-            result = await grains.GetGrain<ICartGrain>(callback.CartId).RemindAsync(new ReminderDue(callback.ReminderId, isLastAttempt, isReplay));
+            result = await grains.GetGrain<ICartGrain>(callback.CartId).RemindAsync(
+                new ReminderDue(callback.ReminderId, isLastAttempt, isReplay, callback.EventId, callback.DueAt));
         }
         catch (Exception exception) when (isLastAttempt || !TransientFailures.IsTransient(exception))
         {
@@ -66,16 +67,19 @@ public sealed class ReminderCallbackHandler(
             return "dead_lettered";
         }
 
-        if (result.Outcome == ReminderOutcome.NotYetDue)
+        if (result.Outcome is ReminderOutcome.NotYetDue or ReminderOutcome.NotRecordedYet)
         {
+            var why = result.Outcome == ReminderOutcome.NotYetDue ? $"called back before it was due ({result.Reason})" : $"not decidable: {result.Reason}";
             if (isLastAttempt)
             {
-                await QuarantineAsync(!isReplay, body, $"reminder called back before it was due ({result.Reason}) on the queue's last attempt", taskName, callback, cancellationToken);
+                await QuarantineAsync(!isReplay, body, $"reminder {why} on the queue's last attempt", taskName, callback, cancellationToken);
                 metrics.Reminder("dead_lettered");
                 return "dead_lettered";
             }
 
-            throw new RetryLaterException($"reminder {callback.ReminderId} called back early: {result.Reason}", result.DueAt!.Value - time.GetUtcNow());
+            // Not yet recorded: the push's retry (Pub/Sub backs off 10 s and more) has to land first.
+            var retryAfter = result.DueAt is { } dueAt ? dueAt - time.GetUtcNow() : TimeSpan.FromSeconds(10);
+            throw new RetryLaterException($"reminder {callback.ReminderId} {why}", retryAfter);
         }
 
         logger.LogInformation(

@@ -135,6 +135,11 @@ public sealed class CartGrain(
     {
         if (Cart.Reminder is not { } reminder || reminder.ReminderId != due.ReminderId)
         {
+            if (AwaitsItsAbandonment(due))
+            {
+                return new ReminderResult(ReminderOutcome.NotRecordedYet, "the cart has not recorded the abandonment this reminder is for");
+            }
+
             // A replaced reminder's task may still fire if its delete failed; the cart has moved on.
             return new ReminderResult(ReminderOutcome.Skipped, "reminder is not the cart's current one");
         }
@@ -213,6 +218,17 @@ public sealed class CartGrain(
             Cart.Messages.ToViews(),
             Cart.Events.Seen.Count));
     }
+
+    /// <summary>
+    /// True when the callback's abandonment is unknown to the cart and newer than its current reminder. The task is created
+    /// before the abandonment is recorded (the effect first), so when that write fails the task can call back before the
+    /// push's retry records it, and that retry's create meets the same task name and counts it scheduled: skipping now
+    /// would lose the reminder for good.
+    /// </summary>
+    private bool AwaitsItsAbandonment(ReminderDue due) =>
+        due.AbandonEventId is { } abandonEventId
+        && !Cart.Events.Contains(abandonEventId)
+        && (Cart.Reminder is null || due.DueAt > Cart.Reminder.DueAt);
 
     /// <summary>
     /// Marks a scheduled reminder skipped when news at <paramref name="occurredAt"/> supersedes its abandonment
