@@ -59,7 +59,8 @@ public sealed class EventRouter(IGrainFactory grains)
         {
             outcomes = await Task.WhenAll(order, cart);
         }
-        catch when (order.IsFaulted && cart.IsFaulted && TransientFailures.IsTransient(cart.Exception!))
+        catch when (order.IsFaulted && cart.IsFaulted
+            && !TransientFailures.IsTransient(order.Exception!) && TransientFailures.IsTransient(cart.Exception!))
         {
             // Awaiting both throws the order's failure. When that one is for good (a refused confirmation) but the cart's
             // can pass on a retry, the retry is what the delivery needs: the cart is marked purchased, and the order's

@@ -17,7 +17,11 @@ internal sealed class OldestFirst
     /// <summary>How many of the keys this tracks are still in the dictionary.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Tracks a key just added to the dictionary (never one already there).</summary>
+    /// <summary>
+    /// Tracks a key just added to the dictionary (never one already there). Times may run back by up to the clock skew
+    /// (an event dated ahead is remembered from its own time): a key behind a later one is then forgotten a little late,
+    /// never early.
+    /// </summary>
     public void Added(string key, DateTimeOffset at)
     {
         _order.Enqueue(new(key, at));
