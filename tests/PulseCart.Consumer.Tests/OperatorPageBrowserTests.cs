@@ -148,7 +148,7 @@ public sealed class OperatorPageBrowserTests(RedisFixture redis)
             var order = Push.NewId("o-held");
             var messageId = await client.PublishAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-held", at: DateTimeOffset.UtcNow));
             var cart = Push.NewId("c-held");
-            await client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, "u-held", DateTimeOffset.UtcNow - TimeSpan.FromHours(2) - TimeSpan.FromMinutes(1)));
+            await client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, "u-held", DateTimeOffset.UtcNow - TimeSpan.FromHours(2) - TimeSpan.FromSeconds(1)));
             var reminderId = (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
             wait.Until(page => page.FindElement(By.Id("reminders")).Text.Contains(cart));
             await Task.Delay(TimeSpan.FromSeconds(3));

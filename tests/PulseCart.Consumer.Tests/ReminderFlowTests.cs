@@ -68,7 +68,7 @@ public sealed class ReminderFlowTests(ReminderFlowFixture fixture) : IClassFixtu
         await fixture.AdvanceAsync(TimeSpan.FromHours(2) - TimeSpan.FromMinutes(1));
         Assert.Empty(fixture.AttemptsFor(reminderId));
 
-        await fixture.AdvanceAsync(TimeSpan.FromMinutes(2));
+        await fixture.AdvanceAsync(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
 
         var sent = Assert.Single(fixture.Webhook.AcceptedFor(user));
         Assert.Equal("cart_abandonment_reminder", sent.GetProperty("template").GetString());

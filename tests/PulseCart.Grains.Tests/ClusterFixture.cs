@@ -32,6 +32,10 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton<TimeProvider>(Time);
             silo.Services.AddSingleton<IMessageSender>(Messages);
             silo.Services.AddSingleton<ITaskQueue>(Tasks);
+
+            // These tests move the shared clock by days, which would make later reminders overdue; the overdue wait is
+            // tested through a pause and resume (PauseTests).
+            silo.Services.Configure<RemindersOptions>(options => options.OverdueWait = TimeSpan.Zero);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

@@ -69,7 +69,7 @@ public sealed class ReminderCallbackHandler(
 
         if (result.Outcome is ReminderOutcome.NotYetDue or ReminderOutcome.NotRecordedYet)
         {
-            var why = result.Outcome == ReminderOutcome.NotYetDue ? $"called back before it was due ({result.Reason})" : $"not decidable: {result.Reason}";
+            var why = result.Outcome == ReminderOutcome.NotYetDue ? $"not sent yet: {result.Reason}" : $"not decidable: {result.Reason}";
             if (isLastAttempt)
             {
                 await QuarantineAsync(!isReplay, body, $"reminder {why} on the queue's last attempt", taskName, callback, cancellationToken);

@@ -22,6 +22,10 @@ public sealed class CartGrain(
     TimeProvider time,
     ILogger<CartGrain> logger) : Grain, ICartGrain
 {
+    // The reminder that came back overdue, and until when it waits for news. Kept per activation: a callback that meets
+    // a new activation waits again, and the queue's last attempt never waits.
+    private (string ReminderId, DateTimeOffset Until)? _overdueWait;
+
     private CartState Cart => state.State;
 
     private string CartId => this.GetPrimaryKeyString();
@@ -173,6 +177,11 @@ public sealed class CartGrain(
             return new ReminderResult(ReminderOutcome.NotYetDue, $"reminder is due at {reminder.DueAt:O}", reminder.DueAt);
         }
 
+        if (OverdueWaitUntil(reminder, due) is { } waitUntil)
+        {
+            return new ReminderResult(ReminderOutcome.NotYetDue, "came back overdue; waiting for news still on its way", waitUntil);
+        }
+
         var key = MessageTemplates.CartAbandonmentReminderKey(reminder.ReminderId);
         try
         {
@@ -217,6 +226,34 @@ public sealed class CartGrain(
             Cart.Reminder?.ToView(),
             Cart.Messages.ToViews(),
             Cart.Events.Seen.Count));
+    }
+
+    /// <summary>
+    /// When the callback comes well past the reminder's due time, the time until which it waits: a paused queue released
+    /// by a resume, or a late abandonment, dispatches at once, while the cart's purchase may still be on its way in a
+    /// Pub/Sub backlog, which is pushed in no order. Not on the queue's last attempt, nor on an operator's replay.
+    /// </summary>
+    private DateTimeOffset? OverdueWaitUntil(CartReminder reminder, ReminderDue due)
+    {
+        var wait = remindersOptions.Value.OverdueWait;
+        var now = time.GetUtcNow();
+        if (wait <= TimeSpan.Zero || due.IsLastAttempt || due.IsReplay)
+        {
+            return null;
+        }
+
+        if (_overdueWait is not { } waiting || waiting.ReminderId != reminder.ReminderId)
+        {
+            if (now - reminder.DueAt < RemindersOptions.OverdueAfter)
+            {
+                return null;
+            }
+
+            waiting = (reminder.ReminderId, now + wait);
+            _overdueWait = waiting;
+        }
+
+        return now < waiting.Until ? waiting.Until : null;
     }
 
     /// <summary>

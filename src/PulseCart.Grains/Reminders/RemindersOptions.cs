@@ -23,4 +23,15 @@ public sealed class RemindersOptions
     /// </summary>
     [Range(1, 1_000, ErrorMessage = "PulseCart:Reminders:MaxAttempts must be between 1 and 1000.")]
     public int MaxAttempts { get; set; } = 20;
+
+    /// <summary>
+    /// How long a reminder that calls back more than <see cref="OverdueAfter"/> past its due time (held back by a paused
+    /// queue or an outage, or made due on arrival by a late abandonment) waits before it is sent, so that the cart's
+    /// purchase, which may wait in the same backlog, can arrive first. Zero sends at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "PulseCart:Reminders:OverdueWait must be between 0 and 1 hour.")]
+    public TimeSpan OverdueWait { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A callback this long past the due time was held back; Cloud Tasks dispatches on time within seconds.</summary>
+    public static readonly TimeSpan OverdueAfter = TimeSpan.FromMinutes(1);
 }
