@@ -54,10 +54,7 @@ public sealed class PauseTests(PauseFixture fixture) : IClassFixture<PauseFixtur
     [Fact]
     public async Task PauseHoldsPushesAndRemindersWithoutDeadLetteringAndResumeDeliversWhatWaited()
     {
-        var cart = Push.NewId("c-pause");
-        var user = Push.NewId("u-pause");
-        Assert.Equal(HttpStatusCode.NoContent, (await Client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, user, fixture.Clock.GetUtcNow()))).StatusCode);
-        var reminderId = (await Client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
+        var (cart, user, reminderId) = await AbandonedCartAsync("pause");
 
         using var paused = await Client.PostAsync("/ops/pause", null);
         Assert.Equal(HttpStatusCode.OK, paused.StatusCode);
@@ -115,10 +112,7 @@ public sealed class PauseTests(PauseFixture fixture) : IClassFixture<PauseFixtur
     [Fact]
     public async Task APurchaseThatWaitedThroughThePauseCancelsTheReminderThatCameDueMeanwhile()
     {
-        var cart = Push.NewId("c-bought");
-        var user = Push.NewId("u-bought");
-        Assert.Equal(HttpStatusCode.NoContent, (await Client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, user, fixture.Clock.GetUtcNow()))).StatusCode);
-        var reminderId = (await Client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
+        var (cart, user, reminderId) = await AbandonedCartAsync("bought");
         using (var paused = await Client.PostAsync("/ops/pause", null))
         {
             Assert.Equal(HttpStatusCode.OK, paused.StatusCode);
@@ -176,6 +170,15 @@ public sealed class PauseTests(PauseFixture fixture) : IClassFixture<PauseFixtur
         request.Headers.Add("Origin", "https://evil.example");
         Assert.Equal(HttpStatusCode.Forbidden, (await Client.SendAsync(request)).StatusCode);
         Assert.False((await Client.GetJsonAsync("/ops/pause?live=false")).GetProperty("paused").GetBoolean());
+    }
+
+    /// <summary>A cart abandoned now, with its reminder scheduled.</summary>
+    private async Task<(string Cart, string User, string ReminderId)> AbandonedCartAsync(string name)
+    {
+        var (cart, user) = (Push.NewId($"c-{name}"), Push.NewId($"u-{name}"));
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, user, fixture.Clock.GetUtcNow()))).StatusCode);
+        var reminderId = (await Client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
+        return (cart, user, reminderId);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
