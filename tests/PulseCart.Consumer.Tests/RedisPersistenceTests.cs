@@ -86,21 +86,89 @@ public sealed class RedisPersistenceTests(RedisFixture redis)
     }
 
     [Fact]
-    public async Task EachEventAddsOneFieldInsteadOfRewritingEveryIdTheCartRemembers()
+    public async Task EachEventAddsOnlyItsOwnFieldsInsteadOfRewritingEveryIdTheOrderRemembers()
     {
-        var cart = Push.NewId("c");
+        var order = Push.NewId("o");
         await using var consumer = new ConsumerFactory(RedisSettings);
         var client = consumer.CreateClient();
-        for (var i = 0; i < 50; i++)
+        Assert.Equal("processed", (await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"))).Outcome());
+        for (var i = 1; i < 50; i++)
         {
-            Assert.Equal("processed", (await client.PushAsync(Push.CartUpdated(Push.NewId("e"), cart, "u-1", Push.T0.AddSeconds(i)))).Outcome());
+            Assert.Equal("processed", (await client.PushAsync(Push.PaymentFailed(Push.NewId("e"), order, "u-1"))).Outcome());
+        }
+
+        var stored = await StoredHashAsync(order);
+
+        // One id and one message key per event, and a record that does not grow with them.
+        Assert.Equal(50, stored.Keys.Count(field => field.StartsWith("e:", StringComparison.Ordinal)));
+        Assert.Equal(50, stored.Keys.Count(field => field.StartsWith("m:", StringComparison.Ordinal)));
+        Assert.Equal("50", stored["v"]);
+        Assert.True(((byte[])stored["r"]!).Length < 200);
+    }
+
+    [Fact]
+    public async Task ACartKeepsNoIdPerUpdateAndStillKnowsItsNewestUpdateAfterARestart()
+    {
+        var cart = Push.NewId("c");
+        var updates = Enumerable.Range(0, 50).Select(i => Push.CartUpdated(Push.NewId("e"), cart, "u-1", Push.T0.AddSeconds(i))).ToList();
+        await using (var first = new ConsumerFactory(RedisSettings))
+        {
+            var client = first.CreateClient();
+            foreach (var update in updates)
+            {
+                Assert.Equal("processed", (await client.PushAsync(update)).Outcome());
+            }
         }
 
         var stored = await StoredHashAsync(cart);
-
-        Assert.Equal(50, stored.Keys.Count(field => field.StartsWith("e:", StringComparison.Ordinal)));
+        Assert.DoesNotContain(stored.Keys, field => field.StartsWith("e:", StringComparison.Ordinal));
         Assert.Equal("50", stored["v"]);
-        Assert.True(((byte[])stored["r"]!).Length < 100);
+
+        // A fresh process knows nothing of these deliveries but what Redis holds: the newest update again is a duplicate,
+        // an older one stale, and neither is written.
+        await using var restarted = new ConsumerFactory(RedisSettings);
+        var again = restarted.CreateClient();
+        Assert.Equal("duplicate", (await again.PushAsync(updates[^1])).Outcome());
+        Assert.Equal("stale", (await again.PushAsync(updates[10])).Outcome());
+        Assert.Equal("50", (await StoredHashAsync(cart))["v"]);
+        Assert.Equal(Push.T0.AddSeconds(49), (await again.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("last_activity_at").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task UpdateIdsAnEarlierVersionRememberedStillCountAfterTheUpgrade()
+    {
+        // The cart as the release before this rule stored it: record format 1, and an id per update.
+        var cart = Push.NewId("c");
+        var remembered = Push.CartUpdated(Push.NewId("e"), cart, "u-1", Push.T0);
+        var record = new RecordWriter();
+        record.Byte(1);
+        record.String("u-1");
+        record.Time(Push.T0);
+        record.Time(null);
+        record.Time(null);
+        record.String(null);
+        record.Byte(0);
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString))
+        {
+            await connection.GetDatabase().HashSetAsync($"pulsecart/state/cart/{cart}/cart",
+            [
+                new HashEntry("v", "3"),
+                new HashEntry("r", record.Written.ToArray()),
+                new HashEntry("e:" + remembered["event_id"]!.GetValue<string>(), Push.T0.UtcTicks),
+            ]);
+        }
+
+        await using var upgraded = new ConsumerFactory(RedisSettings);
+        var client = upgraded.CreateClient();
+        Assert.Equal("duplicate", (await client.PushAsync(remembered)).Outcome());
+        Assert.Equal("processed", (await client.PushAsync(Push.CartUpdated(Push.NewId("e"), cart, "u-1", Push.T0.AddMinutes(1)))).Outcome());
+
+        var stored = await StoredHashAsync(cart);
+        Assert.Equal("4", stored["v"]);
+        Assert.Single(stored.Keys, field => field.StartsWith("e:", StringComparison.Ordinal));
+        var view = await client.GetJsonAsync($"/ops/carts/{cart}");
+        Assert.Equal("u-1", view.GetProperty("user_id").GetString());
+        Assert.Equal(Push.T0.AddMinutes(1), view.GetProperty("last_activity_at").GetDateTimeOffset());
     }
 
     [Fact]

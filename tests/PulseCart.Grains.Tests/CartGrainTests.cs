@@ -45,6 +45,36 @@ public sealed class CartGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AnUpdateNoNewerThanTheCartsActivityIsAnsweredWithoutStorage()
+    {
+        var (cart, user) = NewCart();
+        var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
+        var newest = new CartUpdated("up-" + cart, T0, cart, user);
+        Assert.Equal(EventOutcome.Processed, await grain.CartUpdatedAsync(newest));
+
+        // With storage failing, only an update that moves the cart's activity forward needs it: a redelivery, a
+        // simultaneous and an older update change nothing, so they are still answered (and Pub/Sub stops delivering them).
+        fixture.States.FailingGrains[cart] = true;
+        try
+        {
+            Assert.Equal(EventOutcome.Duplicate, await grain.CartUpdatedAsync(newest));
+            Assert.Equal(EventOutcome.Stale, await grain.CartUpdatedAsync(new CartUpdated("same-" + cart, T0, cart, user)));
+            Assert.Equal(EventOutcome.Stale, await grain.CartUpdatedAsync(new CartUpdated("older-" + cart, T0.AddMinutes(-5), cart, user)));
+            await Assert.ThrowsAnyAsync<Exception>(() => grain.CartUpdatedAsync(new CartUpdated("newer-" + cart, T0.AddMinutes(1), cart, user)));
+        }
+        finally
+        {
+            fixture.States.FailingGrains.TryRemove(cart, out _);
+        }
+
+        // The failed write dropped the activation; the next one reads what storage holds, the newest update's id with it.
+        var view = await grain.GetAsync();
+        Assert.Equal(T0, view!.LastActivityAt);
+        Assert.Equal(0, view.RememberedEventIds);
+        Assert.Equal(EventOutcome.Duplicate, await grain.CartUpdatedAsync(newest));
+    }
+
+    [Fact]
     public async Task AbandonmentOlderThanThePurchaseSchedulesNothing()
     {
         var (cart, user) = NewCart();
@@ -141,13 +171,13 @@ public sealed class CartGrainTests(ClusterFixture fixture)
         var (cart, user) = NewCart();
         var grain = fixture.Grains.GetGrain<ICartGrain>(cart);
 
-        await grain.CartUpdatedAsync(new CartUpdated("first-" + cart, T0, cart, user));
-        await grain.CartUpdatedAsync(new CartUpdated("second-" + cart, T0.AddMinutes(1), cart, user));
+        await grain.CartAbandonedAsync(new CartAbandoned("first-" + cart, T0, cart, user, null, null));
+        await grain.CartAbandonedAsync(new CartAbandoned("second-" + cart, T0.AddMinutes(1), cart, user, null, null));
         Assert.Equal(2, (await grain.GetAsync())!.RememberedEventIds);
 
         // The clock is shared by the collection, so only ever move it forward.
         fixture.Time.Advance(TimeSpan.FromDays(9));
-        await grain.CartUpdatedAsync(new CartUpdated("third-" + cart, T0.AddMinutes(2), cart, user));
+        await grain.CartAbandonedAsync(new CartAbandoned("third-" + cart, T0.AddMinutes(2), cart, user, null, null));
 
         Assert.Equal(1, (await grain.GetAsync())!.RememberedEventIds);
     }

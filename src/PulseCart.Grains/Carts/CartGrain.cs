@@ -33,26 +33,32 @@ public sealed class CartGrain(
     // The state is read here rather than in Orleans' grain lifecycle, which this grain then never runs (DirectPersistentState).
     public override Task OnActivateAsync(CancellationToken cancellationToken) => state.ReadOnActivationAsync();
 
+    /// <summary>
+    /// Activity is deduplicated by the cart's state rather than by event id: all an update does is move the cart's newest
+    /// activity forward (and skip a reminder it supersedes), so one no newer than that changes nothing, however often it
+    /// comes. It is answered from memory without a write, and no id is kept per update, in memory or in Redis: the
+    /// commonest event costs less (README, "Effectively once").
+    /// </summary>
     public async Task<EventOutcome> CartUpdatedAsync(CartUpdated cartUpdated)
     {
+        // Ids of the cart's other events, and of updates handled before this rule, still count.
         if (Cart.Events.Contains(cartUpdated.EventId))
         {
             return EventOutcome.Duplicate;
         }
 
-        var outcome = EventOutcome.Stale;
-        string? taskToDelete = null;
-        if (cartUpdated.OccurredAt > Cart.LastActivityAt || Cart.LastActivityAt is null)
+        if (Cart.LastActivityAt is { } newest && cartUpdated.OccurredAt <= newest)
         {
-            Cart.LastActivityAt = cartUpdated.OccurredAt;
-            Cart.UserId ??= cartUpdated.UserId;
-            taskToDelete = SkipPendingReminder(cartUpdated.OccurredAt, after: true, "cart active again");
-            outcome = EventOutcome.Processed;
+            return cartUpdated.EventId == Cart.LastActivityEventId ? EventOutcome.Duplicate : EventOutcome.Stale;
         }
 
-        await RememberAndSaveAsync(cartUpdated);
+        Cart.LastActivityAt = cartUpdated.OccurredAt;
+        Cart.LastActivityEventId = cartUpdated.EventId;
+        Cart.UserId ??= cartUpdated.UserId;
+        var taskToDelete = SkipPendingReminder(cartUpdated.OccurredAt, after: true, "cart active again");
+        await state.WriteStateAsync();
         await TryDeleteTaskAsync(taskToDelete);
-        return outcome;
+        return EventOutcome.Processed;
     }
 
     public async Task<EventOutcome> CartAbandonedAsync(CartAbandoned cartAbandoned)

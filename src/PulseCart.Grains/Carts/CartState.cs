@@ -11,7 +11,7 @@ namespace PulseCart.Grains.Carts;
 [GenerateSerializer]
 public sealed class CartState : IStoredState
 {
-    private const byte RecordFormat = 1;
+    private const byte RecordFormat = 2;
 
     [Id(0)]
     public string? UserId { get; set; }
@@ -39,6 +39,10 @@ public sealed class CartState : IStoredState
 
     [Id(7)]
     public SentMessageLog Messages { get; set; } = new();
+
+    /// <summary>The event id of the newest <c>cart.updated</c>, so that a redelivery of it is told a duplicate.</summary>
+    [Id(8)]
+    public string? LastActivityEventId { get; set; }
 
     /// <summary>
     /// The status told by the newest event, judged by <c>occurred_at</c> rather than arrival order.
@@ -72,7 +76,8 @@ public sealed class CartState : IStoredState
 
     IReadOnlyList<IStoredKeySet> IStoredState.KeySets => KeySetCache.Of(ref _keySets, Events, Messages);
 
-    // Format 1, in this order. A new field goes at the end, under a new format number.
+    // Format 2, in this order (format 1 ended before LastActivityEventId). A new field goes at the end, under a new
+    // format number; an older reader stops before what it does not know.
     public void WriteRecord(RecordWriter writer)
     {
         writer.Byte(RecordFormat);
@@ -83,17 +88,19 @@ public sealed class CartState : IStoredState
         writer.String(PurchaseOrderId);
         writer.Byte(Reminder is null ? (byte)0 : (byte)1);
         Reminder?.Write(writer);
+        writer.String(LastActivityEventId);
     }
 
     public void ReadRecord(ref RecordReader reader)
     {
-        reader.Byte();
+        var format = reader.Byte();
         UserId = reader.String();
         LastActivityAt = reader.Time();
         AbandonedAt = reader.Time();
         PurchasedAt = reader.Time();
         PurchaseOrderId = reader.String();
         Reminder = reader.Byte() == 0 ? null : CartReminder.Read(ref reader);
+        LastActivityEventId = format >= 2 ? reader.String() : null;
     }
 
     private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) =>
