@@ -58,6 +58,7 @@ public sealed class CartGrainTests(ClusterFixture fixture)
         try
         {
             Assert.Equal(EventOutcome.Duplicate, await grain.CartUpdatedAsync(newest));
+            Assert.Equal(EventOutcome.Duplicate, await grain.CartUpdatedAsync(newest with { OccurredAt = T0.AddMinutes(2) }));
             Assert.Equal(EventOutcome.Stale, await grain.CartUpdatedAsync(new CartUpdated("same-" + cart, T0, cart, user)));
             Assert.Equal(EventOutcome.Stale, await grain.CartUpdatedAsync(new CartUpdated("older-" + cart, T0.AddMinutes(-5), cart, user)));
             await Assert.ThrowsAnyAsync<Exception>(() => grain.CartUpdatedAsync(new CartUpdated("newer-" + cart, T0.AddMinutes(1), cart, user)));

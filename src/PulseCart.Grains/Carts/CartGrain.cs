@@ -41,15 +41,15 @@ public sealed class CartGrain(
     /// </summary>
     public async Task<EventOutcome> CartUpdatedAsync(CartUpdated cartUpdated)
     {
-        // Ids of the cart's other events, and of updates handled before this rule, still count.
-        if (Cart.Events.Contains(cartUpdated.EventId))
+        // The newest update's id, the ids of the cart's other events and those of updates remembered before this rule.
+        if (cartUpdated.EventId == Cart.LastActivityEventId || Cart.Events.Contains(cartUpdated.EventId))
         {
             return EventOutcome.Duplicate;
         }
 
-        if (Cart.LastActivityAt is { } newest && cartUpdated.OccurredAt <= newest)
+        if (cartUpdated.OccurredAt <= Cart.LastActivityAt)
         {
-            return cartUpdated.EventId == Cart.LastActivityEventId ? EventOutcome.Duplicate : EventOutcome.Stale;
+            return EventOutcome.Stale;
         }
 
         Cart.LastActivityAt = cartUpdated.OccurredAt;
