@@ -40,7 +40,11 @@ public sealed class CartState : IStoredState
     [Id(7)]
     public SentMessageLog Messages { get; set; } = new();
 
-    /// <summary>The event id of the newest <c>cart.updated</c>, so that a redelivery of it is told a duplicate.</summary>
+    /// <summary>
+    /// The event id of the newest <c>cart.updated</c>, so that a redelivery of it is told a duplicate. Stored in the
+    /// record since format 2; state Orleans' provider wrote never has it (its <c>[Id]</c> only keeps Orleans' serializer
+    /// complete).
+    /// </summary>
     [Id(8)]
     public string? LastActivityEventId { get; set; }
 
