@@ -6,7 +6,8 @@ namespace PulseCart.Consumer.Routing;
 /// <summary>
 /// Deliveries this process has finished routing, by a fingerprint of the message data, so a redelivery is answered
 /// without decoding the event or calling a grain. A fingerprint enters only after every grain the event concerns has
-/// durably recorded it, so answering "duplicate" from here never acknowledges undone work. Bounded: the oldest are
+/// durably recorded it, or found that it changes nothing (a <c>cart.updated</c> no newer than the cart's activity, which
+/// no write records), so answering "duplicate" from here never acknowledges undone work. Bounded: the oldest are
 /// forgotten first, and a forgotten one still meets the grains' own dedup.
 /// </summary>
 public sealed class RecentlyRouted
