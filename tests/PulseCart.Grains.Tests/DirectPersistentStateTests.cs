@@ -39,6 +39,19 @@ public sealed class DirectPersistentStateTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task FinishedWritesAreNotKeptByTheState()
+    {
+        var key = $"probe-{Guid.NewGuid():N}";
+        fixture.States.SlowGrains[key] = true; // a write that finishes at once is a shared, cached task
+        var grain = fixture.Grains.GetGrain<IWriteProbeGrain>(key);
+
+        // Kept, the last one stayed in memory with its grain (and was carried into an older generation by every
+        // collection while the grain waited for its next event).
+        Assert.False(await grain.KeepsFinishedWritesAsync(3));
+        Assert.Equal(4, await grain.StoredValueAsync());
+    }
+
+    [Fact]
     public async Task AStateNeverReadCannotBeWritten()
     {
         var forgetful = fixture.Grains.GetGrain<IUnreadProbeGrain>($"probe-{Guid.NewGuid():N}");
@@ -78,6 +91,9 @@ public interface IWriteProbeGrain : IGrainWithStringKey
 {
     Task WriteTwiceWithoutWaitingAsync(int first, int second);
 
+    /// <summary>Writes value and value + 1 without waiting in between; then whether either write's task is still alive.</summary>
+    Task<bool> KeepsFinishedWritesAsync(int value);
+
     /// <summary>The value as storage holds it, read again.</summary>
     Task<int> StoredValueAsync();
 
@@ -96,6 +112,26 @@ public sealed class WriteProbeGrain([PersistentState("probe", GrainStorage.Name)
         var firstWrite = state.WriteStateAsync();
         state.State.Value = second;
         await Task.WhenAll(firstWrite, state.WriteStateAsync());
+    }
+
+    public async Task<bool> KeepsFinishedWritesAsync(int value)
+    {
+        var (first, second) = await WriteTwiceAndWatchAsync(value);
+        await Task.Yield(); // off the stack of the write's completion, which ran this continuation inline
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return first.IsAlive || second.IsAlive;
+    }
+
+    private async Task<(WeakReference First, WeakReference Second)> WriteTwiceAndWatchAsync(int value)
+    {
+        state.State.Value = value;
+        var first = state.WriteStateAsync();
+        state.State.Value = value + 1;
+        var second = state.WriteStateAsync();
+        await Task.WhenAll(first, second);
+        return (new WeakReference(first), new WeakReference(second));
     }
 
     public Task<int> ValueInMemoryAsync() => Task.FromResult(state.State.Value);

@@ -66,6 +66,7 @@ internal sealed class DirectPersistentState<TState> : IPersistentState<TState>, 
     private readonly IGrainContext _grain;
     private readonly IGrainStorage _storage;
     private Task? _running;
+    private int _unfinished;
     private bool _readAskedFor;
 
     public DirectPersistentState(string name, IGrainContext grain, IGrainStorage storage, TState initial)
@@ -100,12 +101,27 @@ internal sealed class DirectPersistentState<TState> : IPersistentState<TState>, 
     private Task NotReadYet() => Task.FromException(new InvalidOperationException(
         $"State '{_name}' of {_grain.GrainId} was never read; read it in the grain's OnActivateAsync before writing it."));
 
-    // Grain code runs one turn at a time, so _running needs no lock.
+    // Grain code runs one turn at a time, and the storage ends each operation on the grain's scheduler (OperationEnded),
+    // so these fields need no lock.
     private Task Run(Func<DirectPersistentState<TState>, Task> operation)
     {
+        _unfinished++;
         var task = _running is { IsCompleted: false } before ? After(before, operation) : operation(this);
-        _running = task;
+        _running = task.IsCompleted ? null : task; // one that finished at once has already ended
         return task;
+    }
+
+    /// <summary>
+    /// Called by <see cref="PulseCartGrainStorage"/> as each operation ends. When none is left, the last one's task is let
+    /// go: kept, it held the write's state machine until the grain's next event (or for the activation's whole life), so
+    /// each collection found one per recently written grain alive and carried it into an older generation.
+    /// </summary>
+    internal void OperationEnded()
+    {
+        if (--_unfinished == 0)
+        {
+            _running = null;
+        }
     }
 
     private async Task After(Task before, Func<DirectPersistentState<TState>, Task> operation)

@@ -25,33 +25,40 @@ public sealed class PulseCartGrainStorage(
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        var stored = await store.ReadAsync(Key(stateName, grainId));
-        if (stored is null)
-        {
-            grainState.ETag = null;
-            grainState.RecordExists = false;
-            return;
-        }
-
         try
         {
-            if (stored.LegacyState is { } legacyState)
+            var stored = await store.ReadAsync(Key(stateName, grainId));
+            if (stored is null)
             {
-                grainState.State = legacy.Deserialize<T>(new BinaryData(legacyState))!;
-                grainState.ETag = LegacyVersionPrefix + stored.Version;
+                grainState.ETag = null;
+                grainState.RecordExists = false;
+                return;
             }
-            else
-            {
-                Load(Stored(grainState.State), stored);
-                grainState.ETag = stored.Version;
-            }
-        }
-        catch (Exception exception) when (exception is not NotSupportedException)
-        {
-            throw new CorruptStateException($"The stored {stateName} of {grainId} cannot be read: {exception.Message}", exception);
-        }
 
-        grainState.RecordExists = true;
+            try
+            {
+                if (stored.LegacyState is { } legacyState)
+                {
+                    grainState.State = legacy.Deserialize<T>(new BinaryData(legacyState))!;
+                    grainState.ETag = LegacyVersionPrefix + stored.Version;
+                }
+                else
+                {
+                    Load(Stored(grainState.State), stored);
+                    grainState.ETag = stored.Version;
+                }
+            }
+            catch (Exception exception) when (exception is not NotSupportedException)
+            {
+                throw new CorruptStateException($"The stored {stateName} of {grainId} cannot be read: {exception.Message}", exception);
+            }
+
+            grainState.RecordExists = true;
+        }
+        finally
+        {
+            Ended(grainState);
+        }
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -61,37 +68,47 @@ public sealed class PulseCartGrainStorage(
         // than in every grain: one await fewer per event).
         var activation = activations.GrainContext;
         var expected = grainState.ETag ?? "";
-        IReadOnlyList<IStoredKeySet> sets;
-        bool written;
-        string newVersion;
         try
         {
-            var state = Stored(grainState.State);
-            sets = state.KeySets;
-            (var write, newVersion) = Prepare(state, expected);
-            written = await store.WriteAsync(Key(stateName, grainId), write);
-        }
-        catch
-        {
-            Drop(activation);
-            throw;
-        }
+            IReadOnlyList<IStoredKeySet> sets;
+            bool written;
+            string newVersion;
+            try
+            {
+                var state = Stored(grainState.State);
+                sets = state.KeySets;
+                (var write, newVersion) = Prepare(state, expected);
+                written = await store.WriteAsync(Key(stateName, grainId), write);
+            }
+            catch
+            {
+                Drop(activation);
+                throw;
+            }
 
-        if (!written)
-        {
-            Drop(activation);
-            throw new InconsistentStateException(
-                $"Version conflict writing {stateName} of {grainId}: storage no longer holds version '{expected}'.", expected, "(newer)");
-        }
+            if (!written)
+            {
+                Drop(activation);
+                throw new InconsistentStateException(
+                    $"Version conflict writing {stateName} of {grainId}: storage no longer holds version '{expected}'.", expected, "(newer)");
+            }
 
-        foreach (var set in sets)
-        {
-            set.Changes.Clear();
-        }
+            foreach (var set in sets)
+            {
+                set.Changes.Clear();
+            }
 
-        grainState.ETag = newVersion;
-        grainState.RecordExists = true;
+            grainState.ETag = newVersion;
+            grainState.RecordExists = true;
+        }
+        finally
+        {
+            Ended(grainState);
+        }
     }
+
+    // Runs on the grain's scheduler, where the storage's awaits come back to (none of them leaves it).
+    private static void Ended<T>(IGrainState<T> grainState) => (grainState as DirectPersistentState<T>)?.OperationEnded();
 
     private static (StateWrite Write, string NewVersion) Prepare(IStoredState state, string expected)
     {
@@ -115,8 +132,11 @@ public sealed class PulseCartGrainStorage(
     {
     }
 
-    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        throw new NotSupportedException("Carts and orders are never cleared; their ids age out of the dedup window instead.");
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        Ended(grainState);
+        return Task.FromException(new NotSupportedException("Carts and orders are never cleared; their ids age out of the dedup window instead."));
+    }
 
     private static (StoredKey[] Added, StoredKey[] Removed) Everything(IReadOnlyList<IStoredKeySet> sets)
     {
