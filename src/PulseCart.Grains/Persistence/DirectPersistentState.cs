@@ -101,20 +101,21 @@ internal sealed class DirectPersistentState<TState> : IPersistentState<TState>, 
     private Task NotReadYet() => Task.FromException(new InvalidOperationException(
         $"State '{_name}' of {_grain.GrainId} was never read; read it in the grain's OnActivateAsync before writing it."));
 
-    // Grain code runs one turn at a time, and the storage ends each operation on the grain's scheduler (OperationEnded),
-    // so these fields need no lock.
+    // Grain code runs one turn at a time, and OperationEnded runs on the grain's scheduler too, so these fields need no lock.
     private Task Run(Func<DirectPersistentState<TState>, Task> operation)
     {
         _unfinished++;
         var task = _running is { IsCompleted: false } before ? After(before, operation) : operation(this);
-        _running = task.IsCompleted ? null : task; // one that finished at once has already ended
+        _running = task.IsCompleted ? null : task; // nothing needs to wait for one that finished at once
         return task;
     }
 
     /// <summary>
-    /// Called by <see cref="PulseCartGrainStorage"/> as each operation ends. When none is left, the last one's task is let
-    /// go: kept, it held the write's state machine until the grain's next event (or for the activation's whole life), so
-    /// each collection found one per recently written grain alive and carried it into an older generation.
+    /// Called by <see cref="PulseCartGrainStorage"/> once per read, write or clear, after its last store access and after it
+    /// has set the state and version. When none is left unfinished, the last one's task is let go: kept, it held the
+    /// storage's state machine until this state's next operation (for an idle grain, its whole life), so each collection
+    /// found one per recently written grain alive and carried it into an older generation. A storage that never calls it
+    /// leaves the task kept, as before: operations still follow one another, only that memory stays.
     /// </summary>
     internal void OperationEnded()
     {

@@ -107,7 +107,8 @@ public sealed class PulseCartGrainStorage(
         }
     }
 
-    // Runs on the grain's scheduler, where the storage's awaits come back to (none of them leaves it).
+    // Once per operation, as its last step (DirectPersistentState lets its task go). This runs on the grain's scheduler: the
+    // store completes its tasks on its own threads, but the awaits above resume on the scheduler they started on.
     private static void Ended<T>(IGrainState<T> grainState) => (grainState as DirectPersistentState<T>)?.OperationEnded();
 
     private static (StateWrite Write, string NewVersion) Prepare(IStoredState state, string expected)
