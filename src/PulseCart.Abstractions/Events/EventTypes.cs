@@ -8,8 +8,6 @@ public static class EventTypes
     public const string OrderPlaced = "order.placed";
     public const string PaymentFailed = "payment.failed";
 
-    public static bool IsRouted(string eventType) => Routed(eventType) is not null;
-
     /// <summary>The constant for a routed type (the same text), or null for any other.</summary>
     public static string? Routed(string eventType) => eventType switch
     {

@@ -63,7 +63,7 @@ public sealed class ConsumerMetrics
     public void PushReceived(string? eventType, string outcome, TimeSpan elapsed)
     {
         Interlocked.Increment(ref _deliveries);
-        var type = eventType is null ? "unknown" : EventTypes.IsRouted(eventType) ? eventType : "other";
+        var type = eventType is null ? "unknown" : EventTypes.Routed(eventType) ?? "other";
         var tags = new TagList { { "event_type", type }, { "outcome", outcome } };
         _received.Add(1, tags);
         _duration.Record(elapsed.TotalSeconds, tags);
