@@ -35,30 +35,36 @@ public sealed class PulseCartGrainStorage(
                 return;
             }
 
-            try
-            {
-                if (stored.LegacyState is { } legacyState)
-                {
-                    grainState.State = legacy.Deserialize<T>(new BinaryData(legacyState))!;
-                    grainState.ETag = LegacyVersionPrefix + stored.Version;
-                }
-                else
-                {
-                    Load(Stored(grainState.State), stored);
-                    grainState.ETag = stored.Version;
-                }
-            }
-            catch (Exception exception) when (exception is not NotSupportedException)
-            {
-                throw new CorruptStateException($"The stored {stateName} of {grainId} cannot be read: {exception.Message}", exception);
-            }
-
-            grainState.RecordExists = true;
+            Apply(stored, stateName, grainId, grainState);
         }
         finally
         {
             Ended(grainState);
         }
+    }
+
+    // What was read, in either format, into the grain's state; anything unreadable is the record's fault, not Redis'.
+    private void Apply<T>(StoredState stored, string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        try
+        {
+            if (stored.LegacyState is { } legacyState)
+            {
+                grainState.State = legacy.Deserialize<T>(new BinaryData(legacyState))!;
+                grainState.ETag = LegacyVersionPrefix + stored.Version;
+            }
+            else
+            {
+                Load(Stored(grainState.State), stored);
+                grainState.ETag = stored.Version;
+            }
+        }
+        catch (Exception exception) when (exception is not NotSupportedException)
+        {
+            throw new CorruptStateException($"The stored {stateName} of {grainId} cannot be read: {exception.Message}", exception);
+        }
+
+        grainState.RecordExists = true;
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
