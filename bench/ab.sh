@@ -42,10 +42,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pulsecart-ab.XXXXXX")
 source "$BENCH/processes.sh"
 source "$BENCH/consumer-image.sh"
 
-log "building bench/Bench.sln (Release)"
-dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" -nologo -v m >"$work/build-bench.log" 2>&1 \
-  || { tail -30 "$work/build-bench.log" >&2; exit 1; }
-driver() { dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" "$@"; }
+build_bench_tools
 
 consumer_dll() { # ref, name: prints the path of a built consumer, as the container ships it
   local ref=$1 name=$2 src
@@ -65,33 +62,14 @@ if [ "$b_ref" = "$a_ref" ]; then dll_b=$dll_a; else dll_b=$(consumer_dll "$b_ref
 [ -f "$dll_a" ] && [ -f "$dll_b" ] || { log "no consumer build for A or B"; exit 1; }
 
 read -r tasks_port redis_a redis_b http_a http_b silo_a gateway_a silo_b gateway_b < <(driver ports --count 9)
-start() { # log name, then the command (env assignments first)
-  local name=$1; shift
-  start_process "$work/$name.log" "$@"
-}
-wait_ready() { # url
-  for _ in $(seq 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
-  log "not ready: $1"; exit 1
-}
-
-start tasks Logging__LogLevel__Default=Warning PORT="$tasks_port" dotnet "$BENCH/.artifacts/bin/TasksStub/release/TasksStub.dll"
-wait_ready "http://127.0.0.1:$tasks_port/health/ready"
+start_process "$work/tasks.log" Logging__LogLevel__Default=Warning PORT="$tasks_port" dotnet "$BENCH/.artifacts/bin/TasksStub/release/TasksStub.dll"
+wait_until_ready "http://127.0.0.1:$tasks_port/health/ready"
 declare -A consumer_pid consumer_port
 start_consumer() { # name, dll, redis port, http port, silo port, gateway port, then settings
-  local name=$1 dll=$2 redis=$3 http=$4 silo=$5 gateway=$6; shift 6
-  start "redis-$name" redis-server --port "$redis" --bind 127.0.0.1 --save "" --appendonly no --dir "$work"
-  for _ in $(seq 50); do redis-cli -p "$redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  # Each consumer runs from its own build directory, as the container does from /app.
-  start "consumer-$name" Logging__LogLevel__Default=Warning PulseCart__Redis="127.0.0.1:$redis" PORT="$http" \
-    PulseCart__Auth__Mode=None PulseCart__CloudTasks__BaseUrl="http://127.0.0.1:$tasks_port" \
-    PulseCart__CloudTasks__ProjectId=pulsecart-bench PulseCart__CloudTasks__Location=local \
-    PulseCart__CloudTasks__Queue=pulsecart-cart-reminders PulseCart__CloudTasks__CallbackBaseUrl="http://127.0.0.1:$http" \
-    PulseCart__Messaging__Sink=file PulseCart__Messaging__FilePath="$work/$name-messages.jsonl" \
-    PulseCart__Cluster__SiloPort="$silo" PulseCart__Cluster__GatewayPort="$gateway" "${image_env[@]}" "$@" \
-    bash -c 'cd "$(dirname "$0")" && exec dotnet "$0"' "$dll"
+  local name=$1 http=$4
+  start_image_consumer "$1" "$2" "$3" "$4" "$5" "$6" "$tasks_port" "${@:7}"
   consumer_pid[$name]=$started_pid
   consumer_port[$name]=$http
-  wait_ready "http://127.0.0.1:$http/health/ready"
 }
 start_consumer a "$dll_a" "$redis_a" "$http_a" "$silo_a" "$gateway_a" "${a_env[@]}"
 start_consumer b "$dll_b" "$redis_b" "$http_b" "$silo_b" "$gateway_b" "${b_env[@]}"

@@ -34,10 +34,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pulsecart-lifecycle.XXXXXX")
 source "$BENCH/processes.sh"
 source "$BENCH/consumer-image.sh"
 
-log "building bench/Bench.sln (Release)"
-dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" -nologo -v m >"$work/build-bench.log" 2>&1 \
-  || { tail -30 "$work/build-bench.log" >&2; exit 1; }
-driver() { dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" "$@"; }
+build_bench_tools
 if [ -z "$dll" ]; then
   src=$ROOT
   [ "$ref" = worktree ] || { src="$work/src"; source_at "$ref" "$src"; }
@@ -47,21 +44,10 @@ if [ -z "$dll" ]; then
 fi
 
 read -r tasks_port redis http silo gateway < <(driver ports --count 5)
-wait_ready() { for _ in $(seq 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; log "not ready: $1"; exit 1; }
 start_process "$work/tasks.log" Logging__LogLevel__Default=Warning PORT="$tasks_port" dotnet "$BENCH/.artifacts/bin/TasksStub/release/TasksStub.dll"
-wait_ready "http://127.0.0.1:$tasks_port/health/ready"
-start_process "$work/redis.log" redis-server --port "$redis" --bind 127.0.0.1 --save "" --appendonly no --dir "$work"
-redis_pid=$started_pid
-for _ in $(seq 50); do redis-cli -p "$redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
-start_process "$work/consumer.log" Logging__LogLevel__Default=Warning PulseCart__Redis="127.0.0.1:$redis" PORT="$http" \
-  PulseCart__Auth__Mode=None PulseCart__CloudTasks__BaseUrl="http://127.0.0.1:$tasks_port" \
-  PulseCart__CloudTasks__ProjectId=pulsecart-bench PulseCart__CloudTasks__Location=local \
-  PulseCart__CloudTasks__Queue=pulsecart-cart-reminders PulseCart__CloudTasks__CallbackBaseUrl="http://127.0.0.1:$http" \
-  PulseCart__Messaging__Sink=file PulseCart__Messaging__FilePath="$work/messages.jsonl" \
-  PulseCart__Cluster__SiloPort="$silo" PulseCart__Cluster__GatewayPort="$gateway" "${image_env[@]}" \
-  bash -c 'cd "$(dirname "$0")" && exec dotnet "$0"' "$dll"
+wait_until_ready "http://127.0.0.1:$tasks_port/health/ready"
+start_image_consumer lifecycle "$dll" "$redis" "$http" "$silo" "$gateway" "$tasks_port"
 consumer_pid=$started_pid
-wait_ready "http://127.0.0.1:$http/health/ready"
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system, in clock ticks
 tick_us=$(( 1000000 / $(getconf CLK_TCK) ))

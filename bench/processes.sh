@@ -1,4 +1,4 @@
-# Sourced by run.sh and ab.sh: the processes a bench script starts, each stopped by its pid when the script exits, and
+# Sourced by run.sh, ab.sh and lifecycle.sh: the processes a bench script starts, each stopped by its pid when the script exits, and
 # its work directory, removed then unless the script failed or keep=1. Needs work=... and log() before it is sourced;
 # a nice=(...) array, if set, prefixes every command.
 pids=()
@@ -26,3 +26,11 @@ stop_processes_on_exit() {
 }
 trap stop_processes_on_exit EXIT
 trap 'exit 130' INT TERM
+
+# Builds bench/Bench.sln (Release) into bench/.artifacts and defines driver() to run bench/Driver; needs BENCH.
+build_bench_tools() {
+  log "building bench/Bench.sln (Release)"
+  dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" -nologo -v m >"$work/build-bench.log" 2>&1 \
+    || { tail -30 "$work/build-bench.log" >&2; exit 1; }
+  driver() { dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" "$@"; }
+}

@@ -79,10 +79,7 @@ nice=()
 source "$BENCH/processes.sh"
 
 # ---- build (Release) ----------------------------------------------------------------------------------------
-log "building bench/Bench.sln (Release)"
-dotnet build "$BENCH/Bench.sln" -c Release --artifacts-path "$BENCH/.artifacts" -nologo -v m >"$work/build-bench.log" 2>&1 \
-  || { tail -30 "$work/build-bench.log" >&2; exit 1; }
-driver() { dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" "$@"; }
+build_bench_tools
 
 source "$BENCH/consumer-image.sh"
 if [ -n "$prebuilt" ]; then
