@@ -1,6 +1,6 @@
-# Sourced by run.sh, ab.sh and lifecycle.sh: the processes a bench script starts, each stopped by its pid when the script exits, and
-# its work directory, removed then unless the script failed or keep=1. Needs work=... and log() before it is sourced;
-# a nice=(...) array, if set, prefixes every command.
+# Sourced by run.sh, ab.sh and lifecycle.sh: the processes a bench script starts, each stopped by its pid when the
+# script exits, and its work directory, removed then unless the script failed or keep=1. Needs work=... and log()
+# before it is sourced; a nice=(...) array, if set, prefixes every command.
 pids=()
 
 # log file, then the command (environment assignments first); the new process's pid is left in $started_pid.
