@@ -1,6 +1,7 @@
 // What one createTask costs the caller: the consumer's CloudTasksQueue (IHttpClientFactory, the resilience pipeline,
 // protobuf JSON), the same without the factory's logging handlers, and the seed's way (bench/Baseline): one plain
-// HttpClient POST of the task's JSON. Interleaved rounds in one process, 16 callers each, against a Cloud Tasks stand-in (bench/TasksStub):
+// HttpClient POST of the task's JSON. Interleaved rounds in one process, 16 callers each, against a Cloud Tasks
+// stand-in (bench/TasksStub):
 //   dotnet run -c Release --project bench/TasksClientProbe -- http://127.0.0.1:PORT [rounds] [seconds]
 using System.Diagnostics;
 using System.Text;
