@@ -7,6 +7,7 @@
 #     cart grain and reads its state from Redis, then writes it as on an active cart); the difference per event.
 #
 #   bash bench/lifecycle.sh [--ref REF | --consumer-dll PATH] [--rounds N] [--seconds S] [--idle S] [--priority]
+#   (--idle: 300 s by default; under ~250 the wave of deactivations falls outside it and is reported as 0)
 #
 # The consumer is built as the image ships it (or taken as given), with the image's settings, its own Redis and the
 # Cloud Tasks stand-in, as ab.sh runs it. Everything listens on 127.0.0.1; every process started here is stopped on exit.
