@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift ;;
     --idle) idle=$2; shift ;;
     --priority) nice=(nice -n -10) ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "lifecycle.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
