@@ -62,8 +62,7 @@ if [ "$b_ref" = "$a_ref" ]; then dll_b=$dll_a; else dll_b=$(consumer_dll "$b_ref
 [ -f "$dll_a" ] && [ -f "$dll_b" ] || { log "no consumer build for A or B"; exit 1; }
 
 read -r tasks_port redis_a redis_b http_a http_b silo_a gateway_a silo_b gateway_b < <(driver ports --count 9)
-start_process "$work/tasks.log" Logging__LogLevel__Default=Warning PORT="$tasks_port" dotnet "$BENCH/.artifacts/bin/TasksStub/release/TasksStub.dll"
-wait_until_ready "http://127.0.0.1:$tasks_port/health/ready"
+start_tasks_stub "$tasks_port"
 declare -A consumer_pid consumer_port
 start_consumer() { # name, dll, redis port, http port, silo port, gateway port, then settings
   local name=$1 http=$4

@@ -35,3 +35,9 @@ wait_until_ready() {
   for _ in $(seq 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
   log "not ready: $1"; exit 1
 }
+
+# start_tasks_stub PORT: bench/TasksStub, the Cloud Tasks stand-in the consumers send reminders to; returns once ready.
+start_tasks_stub() {
+  start_process "$work/tasks.log" Logging__LogLevel__Default=Warning PORT="$1" dotnet "$BENCH/.artifacts/bin/TasksStub/release/TasksStub.dll"
+  wait_until_ready "http://127.0.0.1:$1/health/ready"
+}

@@ -45,8 +45,7 @@ if [ -z "$dll" ]; then
 fi
 
 read -r tasks_port redis http silo gateway < <(driver ports --count 5)
-start_process "$work/tasks.log" Logging__LogLevel__Default=Warning PORT="$tasks_port" dotnet "$BENCH/.artifacts/bin/TasksStub/release/TasksStub.dll"
-wait_until_ready "http://127.0.0.1:$tasks_port/health/ready"
+start_tasks_stub "$tasks_port"
 start_image_consumer lifecycle "$dll" "$redis" "$http" "$silo" "$gateway" "$tasks_port"
 consumer_pid=$started_pid
 
@@ -78,13 +77,17 @@ for ((t = 10; t <= idle; t += 10)); do
   samples+=($(( ($(ticks "$consumer_pid") - c0) * tick_us / 1000 )))
 done
 left=$(grains)
-echo "  ${samples[*]}"
-idle_ms=$(printf '%s\n' "${samples[@]}" | median)
-# Counted from 150 s on: before that the only work above the idle level is the collection that follows the burst.
-above=$(printf '%s\n' "${samples[@]}" | awk -v base="$idle_ms" 'NR >= 15 && $1 > 2 * base { s += $1 - base } END { print s + 0 }')
-gone=$(( held - left ))
-echo "  idle level ${idle_ms} ms per 10 s (median); ${gone} grains left memory; ${above} ms above the idle level in the" \
-  "samples over twice it from 150 s on: $(( gone > 0 ? above * 1000 / gone : 0 )) µs per deactivation"
+if [ ${#samples[@]} -eq 0 ]; then
+  echo "  none: --idle 0 measures no deactivation"
+else
+  echo "  ${samples[*]}"
+  idle_ms=$(printf '%s\n' "${samples[@]}" | median)
+  # Counted from 150 s on: before that the only work above the idle level is the collection that follows the burst.
+  above=$(printf '%s\n' "${samples[@]}" | awk -v base="$idle_ms" 'NR >= 15 && $1 > 2 * base { s += $1 - base } END { print s + 0 }')
+  gone=$(( held - left ))
+  echo "  idle level ${idle_ms} ms per 10 s (median); ${gone} grains left memory; ${above} ms above the idle level in the" \
+    "samples over twice it from 150 s on: $(( gone > 0 ? above * 1000 / gone : 0 )) µs per deactivation"
+fi
 
 # 2. Activation.
 echo "round load req/s consumer_us_per_event redis_us_per_event"
