@@ -52,6 +52,51 @@ public sealed class DirectPersistentStateTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task KeysAddedWhileAWriteIsUnderWayReachStorageWithTheNextWrite()
+    {
+        var key = $"keys-{Guid.NewGuid():N}";
+        fixture.States.SlowGrains[key] = true;
+        var grain = fixture.Grains.GetGrain<IKeySetProbeGrain>(key);
+
+        // "b" is added while the write carrying "a" waits on the store; the write after it must carry "b".
+        await grain.AddWhileWritingAsync("a", "b");
+
+        Assert.Equal(["a", "b"], await grain.StoredKeysAsync());
+    }
+
+    [Fact]
+    public async Task AKeyRemovedWhileTheWriteCarryingItIsUnderWayLeavesStorage()
+    {
+        var key = $"keys-{Guid.NewGuid():N}";
+        fixture.States.SlowGrains[key] = true;
+        var grain = fixture.Grains.GetGrain<IKeySetProbeGrain>(key);
+        await grain.AddWhileWritingAsync("kept", "also-kept");
+
+        await grain.RemoveWhileWritingAsync("gone");
+
+        Assert.Equal(["also-kept", "kept"], await grain.StoredKeysAsync());
+    }
+
+    [Fact]
+    public async Task AWriteBehindAFailedOneStoresTheKeysWhole()
+    {
+        var key = $"keys-{Guid.NewGuid():N}";
+        var grain = fixture.Grains.GetGrain<IKeySetProbeGrain>(key);
+        await grain.AddWhileWritingAsync("x", "y"); // a record in storage: later writes send what changed
+        var held = new HeldWrite();
+        fixture.States.HeldGrains[key] = held;
+
+        // The write carrying "a" fails after the grain added "b"; the write queued behind it cannot tell whether storage
+        // took "a", so it stores every key.
+        var writes = grain.AddWhileWritingAsync("a", "b");
+        await held.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        held.Released.SetException(new InvalidOperationException("state store unavailable"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => writes);
+
+        Assert.Equal(["a", "b", "x", "y"], await grain.StoredKeysAsync());
+    }
+
+    [Fact]
     public async Task AStateNeverReadCannotBeWritten()
     {
         var forgetful = fixture.Grains.GetGrain<IUnreadProbeGrain>($"probe-{Guid.NewGuid():N}");
@@ -160,5 +205,77 @@ public sealed class ProbeState : IStoredState
     {
         reader.Byte();
         Value = reader.Int();
+    }
+}
+
+public interface IKeySetProbeGrain : IGrainWithStringKey
+{
+    /// <summary>Adds first and writes; adds second while that write is under way, and writes again.</summary>
+    Task AddWhileWritingAsync(string first, string second);
+
+    /// <summary>Adds the key and writes; removes it while that write is under way, and writes again.</summary>
+    Task RemoveWhileWritingAsync(string key);
+
+    /// <summary>The keys as storage holds them, read again, in order.</summary>
+    Task<string[]> StoredKeysAsync();
+}
+
+public sealed class KeySetProbeGrain([PersistentState("keys", GrainStorage.Name)] IPersistentState<KeySetProbeState> state)
+    : Grain, IKeySetProbeGrain
+{
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => state.ReadOnActivationAsync();
+
+    public async Task AddWhileWritingAsync(string first, string second)
+    {
+        state.State.Keys.Add(first);
+        var firstWrite = state.WriteStateAsync();
+        state.State.Keys.Add(second);
+        await Task.WhenAll(firstWrite, state.WriteStateAsync());
+    }
+
+    public async Task RemoveWhileWritingAsync(string key)
+    {
+        state.State.Keys.Add(key);
+        var firstWrite = state.WriteStateAsync();
+        state.State.Keys.Remove(key);
+        await Task.WhenAll(firstWrite, state.WriteStateAsync());
+    }
+
+    public async Task<string[]> StoredKeysAsync()
+    {
+        await state.ReadStateAsync();
+        return [.. state.State.Keys.Entries.Keys.Order(StringComparer.Ordinal)];
+    }
+}
+
+public sealed class KeySetProbeState : IStoredState
+{
+    public ProbeKeys Keys { get; } = new();
+
+    public IReadOnlyList<IStoredKeySet> KeySets => [Keys];
+
+    public void WriteRecord(RecordWriter writer) => writer.Byte(1);
+
+    public void ReadRecord(ref RecordReader reader) => reader.Byte();
+}
+
+public sealed class ProbeKeys : IStoredKeySet
+{
+    public byte Tag => (byte)'k';
+
+    public Dictionary<string, DateTimeOffset> Entries { get; } = new(StringComparer.Ordinal);
+
+    public KeyChanges Changes { get; } = new();
+
+    public void Add(string key)
+    {
+        Entries[key] = DateTimeOffset.UtcNow;
+        Changes.Add(key);
+    }
+
+    public void Remove(string key)
+    {
+        Entries.Remove(key);
+        Changes.Remove(key);
     }
 }

@@ -28,15 +28,20 @@ public interface IStoredKeySet
     KeyChanges Changes { get; }
 }
 
-/// <summary>Keys added to and removed from a set since its last successful write.</summary>
+/// <summary>Keys added to and removed from a set since the last write began.</summary>
 /// <remarks>Lists, not sets: between two writes there is usually one change, and every active grain keeps these.</remarks>
 public sealed class KeyChanges
 {
-    /// <summary>Keys added since the last write, each once; null until the first.</summary>
+    /// <summary>Keys added since the last write began, each once; null until the first.</summary>
     public List<string>? Added { get; private set; }
 
-    /// <summary>Keys removed since the last write, each once; null until the first.</summary>
+    /// <summary>Keys removed since the last write began, each once; null until the first.</summary>
     public List<string>? Removed { get; private set; }
+
+    /// <summary>
+    /// True once a write that took changes failed: storage may hold them or not, so the next write stores the set whole.
+    /// </summary>
+    public bool Unsure { get; private set; }
 
     /// <summary>A key just added to the set (never one already in it).</summary>
     public void Add(string key)
@@ -48,20 +53,26 @@ public sealed class KeyChanges
     /// <summary>A key just removed from the set.</summary>
     public void Remove(string key)
     {
-        // Added and removed between two writes: storage never needs to hear of it.
+        // Added and removed since the last write began: storage never needs to hear of it.
         if (Added?.Remove(key) != true)
         {
             (Removed ??= []).Add(key);
         }
     }
 
-    /// <summary>After a successful write: storage now holds every change. After a failed one nothing is cleared, so the
-    /// next write carries the changes again.</summary>
+    /// <summary>
+    /// Nothing is pending: storage holds every change so far (a read), or a write has just taken them. What changes while
+    /// that write is on its way is the next write's: a key it carries that is removed meanwhile is removed by the next.
+    /// </summary>
     public void Clear()
     {
         Added?.Clear();
         Removed?.Clear();
+        Unsure = false;
     }
+
+    /// <summary>The write that took the changes did not succeed.</summary>
+    public void Lost() => Unsure = true;
 }
 
 public static class KeySetCache

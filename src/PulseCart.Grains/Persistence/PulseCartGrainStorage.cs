@@ -76,7 +76,7 @@ public sealed class PulseCartGrainStorage(
         var expected = grainState.ETag ?? "";
         try
         {
-            IReadOnlyList<IStoredKeySet> sets;
+            IReadOnlyList<IStoredKeySet> sets = [];
             bool written;
             string newVersion;
             try
@@ -88,20 +88,17 @@ public sealed class PulseCartGrainStorage(
             }
             catch
             {
+                Lost(sets);
                 Drop(activation);
                 throw;
             }
 
             if (!written)
             {
+                Lost(sets);
                 Drop(activation);
                 throw new InconsistentStateException(
                     $"Version conflict writing {stateName} of {grainId}: storage no longer holds version '{expected}'.", expected, "(newer)");
-            }
-
-            foreach (var set in sets)
-            {
-                set.Changes.Clear();
             }
 
             grainState.ETag = newVersion;
@@ -117,12 +114,35 @@ public sealed class PulseCartGrainStorage(
     // store completes its tasks on its own threads, but the awaits above resume on the scheduler they started on.
     private static void Ended<T>(IGrainState<T> grainState) => (grainState as DirectPersistentState<T>)?.OperationEnded();
 
+    // A write that may or may not have reached storage (or met another's): a write queued behind it on this activation
+    // cannot know which of its changes storage holds, so it stores every set whole.
+    private static void Lost(IReadOnlyList<IStoredKeySet> sets)
+    {
+        foreach (var set in sets)
+        {
+            set.Changes.Lost();
+        }
+    }
+
     private static (StateWrite Write, string NewVersion) Prepare(IStoredState state, string expected)
     {
-        // A new record, or one an earlier version wrote: everything is written; otherwise only what changed.
-        var replaceAll = expected.Length == 0 || expected.StartsWith(LegacyVersionPrefix, StringComparison.Ordinal);
-        var version = replaceAll ? 1 : long.Parse(expected, CultureInfo.InvariantCulture) + 1;
-        var (added, removed) = replaceAll ? Everything(state.KeySets) : Changes(state.KeySets);
+        // A new record, one Orleans' provider wrote, or one whose last write from here may or may not have happened:
+        // everything is written; otherwise only what changed. A version only grows; it starts at 1 in this format.
+        var firstVersion = expected.Length == 0 || expected.StartsWith(LegacyVersionPrefix, StringComparison.Ordinal);
+        var sets = state.KeySets;
+        var replaceAll = firstVersion;
+        for (var i = 0; i < sets.Count && !replaceAll; i++)
+        {
+            replaceAll = sets[i].Changes.Unsure;
+        }
+
+        var version = firstVersion ? 1 : long.Parse(expected, CultureInfo.InvariantCulture) + 1;
+        var (added, removed) = replaceAll ? Everything(sets) : Changes(sets);
+        for (var i = 0; i < sets.Count; i++)
+        {
+            sets[i].Changes.Clear();
+        }
+
         var writer = t_writer ??= new RecordWriter();
         writer.Reset();
         state.WriteRecord(writer);
