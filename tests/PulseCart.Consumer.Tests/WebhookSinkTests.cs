@@ -68,6 +68,22 @@ public sealed class WebhookSinkTests : IAsyncLifetime
         Assert.Contains(await client.QuarantinedAsync(), entry => entry.GetProperty("reason").GetString()!.Contains("webhook answered 422"));
     }
 
+    [Fact]
+    public async Task AnIdOutsideAsciiIsSentWithItsKeyPercentEncoded()
+    {
+        await using var consumer = ConsumerSendingToTheWebhook();
+        var client = consumer.CreateClient();
+        _answer = StatusCodes.Status202Accepted;
+        var unique = Guid.NewGuid().ToString("N");
+
+        // HTTP header values are ASCII: sent as it is, this key failed before leaving, on every delivery (503s, forever).
+        var placed = await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), $"o-ü%{unique}", "u-1"));
+
+        Assert.Equal(HttpStatusCode.NoContent, placed.StatusCode);
+        Assert.Equal("processed", placed.Outcome());
+        Assert.Equal([$"order_confirmation:o-%C3%BC%25{unique}"], _received.Select(r => r.Key));
+    }
+
     private ConsumerFactory ConsumerSendingToTheWebhook()
     {
         var url = _webhook.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
