@@ -25,6 +25,25 @@ public sealed class PoisonMessageTests(ConsumerFixture fixture) : IClassFixture<
             $$$"""{"event_id":"{{{Push.NewId("e")}}}","event_type":"order.placed","occurred_at":"{{{Push.T0:O}}}","user_id":"u","payload":{"order_id":"o","\ud83d":1}}""")) },
     };
 
+    [Fact]
+    public async Task WhatDescribesAQuarantinedDeliveryIsCutHoweverLongItWasSent()
+    {
+        // Only bodies count against the quarantine's byte bound: an event_version quoted whole in the reason and a long
+        // message id were kept beside the body, as UTF-16 text the bound never counted.
+        var eventId = Push.NewId("e");
+        var @event = Push.CartUpdated(eventId, Push.NewId("c"), "u-1", DateTimeOffset.UtcNow);
+        @event["event_version"] = new string('9', 200_000);
+
+        var response = await Client.SendAsync(Push.Envelope(@event, messageId: new string('m', 100_000)));
+
+        Assert.Equal("quarantined", response.Outcome());
+        var entry = Assert.Single(await Client.QuarantinedAsync(), e => e.TryGetProperty("event_id", out var id) && id.GetString() == eventId);
+        var reason = entry.GetProperty("reason").GetString()!;
+        Assert.StartsWith("event_version \"9999", reason);
+        Assert.InRange(reason.Length, 1, 200);
+        Assert.Equal(new string('m', 512) + "…", entry.GetProperty("message_id").GetString());
+    }
+
     [Theory]
     [MemberData(nameof(LoneSurrogateNames))]
     public async Task EscapedLoneSurrogateInANameIsQuarantinedNotRetried(string where, string body)

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using PulseCart.Abstractions.Events;
+using PulseCart.Consumer.Delivery;
 
 namespace PulseCart.Consumer.Events;
 
@@ -227,8 +228,9 @@ public static class EventParser
         return null;
     }
 
-    private static string Describe(JsonElement element) =>
-        element.ValueKind == JsonValueKind.String ? $"\"{element.GetString()}\"" : element.GetRawText();
+    // The start of a value a reason quotes: enough to recognise it, however long it was sent.
+    private static string Describe(JsonElement element) => ShownText.Cut(
+        element.ValueKind == JsonValueKind.String ? $"\"{element.GetString()}\"" : element.GetRawText(), 64);
 
     private readonly struct RoutedEventReader(JsonElement root, JsonElement payload, string eventId, DateTimeOffset occurredAt)
     {

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using PulseCart.Consumer.Delivery;
 using PulseCart.Consumer.Events;
 using PulseCart.Consumer.Routing;
 
@@ -84,7 +85,7 @@ public static class PushDecoder
         {
             return new DecodedPush(null, data.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null
                 ? "message.data is missing"
-                : "message.data is not valid base64", MessageId(message), ReadString(root, "subscription"));
+                : "message.data is not valid base64", MessageId(message), ReadName(root, "subscription"));
         }
 
         // A redelivery of data already routed in full is answered from its fingerprint alone.
@@ -95,7 +96,7 @@ public static class PushDecoder
         }
 
         var messageId = MessageId(message);
-        var subscription = ReadString(root, "subscription");
+        var subscription = ReadName(root, "subscription");
         if (!data.TryGetBytesFromBase64(out var bytes))
         {
             return new DecodedPush(null, "message.data is not valid base64", messageId, subscription);
@@ -123,7 +124,7 @@ public static class PushDecoder
         return new DecodedPush(new PushMessage(bytes, attributes), null, messageId, subscription, fingerprint);
     }
 
-    private static string? MessageId(JsonElement message) => ReadString(message, "messageId") ?? ReadString(message, "message_id");
+    private static string? MessageId(JsonElement message) => ReadName(message, "messageId") ?? ReadName(message, "message_id");
 
     private static DecodedPush Unwrapped(ReadOnlyMemory<byte> body, IHeaderDictionary headers, RecentlyRouted fingerprints)
     {
@@ -137,8 +138,8 @@ public static class PushDecoder
 
             switch (name.ToLowerInvariant()[HeaderPrefix.Length..])
             {
-                case "message-id": messageId = value; break;
-                case "subscription-name": subscription = value; break;
+                case "message-id": messageId = ShownText.Cut(value.ToString(), ShownText.MaxNameChars); break;
+                case "subscription-name": subscription = ShownText.Cut(value.ToString(), ShownText.MaxNameChars); break;
             }
         }
 
@@ -150,6 +151,9 @@ public static class PushDecoder
             : new DecodedPush(new PushMessage(body, NoAttributes), null, messageId, subscription, fingerprint);
     }
 
-    private static string? ReadString(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    // Ids and names only describe a delivery (logs, traces, the quarantine): kept short whatever was sent.
+    private static string? ReadName(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? ShownText.Cut(value.GetString(), ShownText.MaxNameChars)
+            : null;
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Serialization;
 using System.Text.Unicode;
+using PulseCart.Consumer.Delivery;
 
 namespace PulseCart.Consumer.Quarantine;
 
@@ -54,15 +55,20 @@ public sealed record QuarantineEntry(
     [JsonIgnore]
     public string State => ReplayedAt is not null ? QuarantineStates.Replayed : DiscardedAt is not null ? QuarantineStates.Discarded : QuarantineStates.Open;
 
-    /// <summary>A new entry keeping its own copy of <paramref name="body"/>, so a replay sends the same bytes.</summary>
+    /// <summary>
+    /// A new entry keeping its own copy of <paramref name="body"/>, so a replay sends the same bytes. Only bodies count
+    /// against <see cref="QuarantineOptions.MaxBytes"/>: the reason and the names are cut, whatever a sender put in them.
+    /// </summary>
     public static QuarantineEntry Create(
         DateTimeOffset receivedAt, string source, string reason, string? messageId, string? subscription,
         string? eventId, string? eventType, ReadOnlySpan<byte> body)
     {
         var copy = body.ToArray();
         var (cartId, orderId) = QuarantineKeys.Read(source, copy);
-        return new(Guid.CreateVersion7().ToString("N"), receivedAt, source, reason, messageId, subscription, eventId, eventType, copy,
-            CartId: cartId, OrderId: orderId);
+        return new(
+            Guid.CreateVersion7().ToString("N"), receivedAt, source, ShownText.Cut(reason, ShownText.MaxReasonChars),
+            ShownText.Cut(messageId, ShownText.MaxNameChars), ShownText.Cut(subscription, ShownText.MaxNameChars), ShownText.Cut(eventId, ShownText.MaxNameChars),
+            ShownText.Cut(eventType, ShownText.MaxNameChars), copy, CartId: cartId, OrderId: orderId);
     }
 
     /// <summary>The entry as a listing shows it: the start of the body as text (or base64 when it is not UTF-8).</summary>
