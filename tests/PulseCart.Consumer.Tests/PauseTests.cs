@@ -164,6 +164,34 @@ public sealed class PauseTests(PauseFixture fixture) : IClassFixture<PauseFixtur
     }
 
     [Fact]
+    public async Task AnOverdueReminderWaitsOnceThoughIdleGrainsAreCollectedMeanwhile()
+    {
+        var (_, _, reminderId) = await AbandonedCartAsync("collected");
+        using (var paused = await Client.PostAsync("/ops/pause", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, paused.StatusCode);
+        }
+
+        await fixture.AdvanceAsync(TimeSpan.FromHours(3));
+        using (var resumed = await Client.PostAsync("/ops/resume", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        }
+
+        // The first callback finds the reminder overdue and starts its wait for news still in a backlog.
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => fixture.Tasks.Attempts.Any(attempt => attempt.TaskName.EndsWith("/" + reminderId, StringComparison.Ordinal)));
+        Assert.Empty(fixture.Consumer.SentWithKey($"cart_abandonment_reminder:{reminderId}"));
+
+        // Orleans retires idle grains (after 3 minutes; the queue backs off up to 5). Had the waiting cart gone with
+        // them, every later callback would have met a new activation and waited again, until the queue's last attempt.
+        await fixture.Consumer.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        await fixture.AdvanceAsync(TimeSpan.FromMinutes(2));
+
+        await WaitUntilAsync(() => fixture.Consumer.SentWithKey($"cart_abandonment_reminder:{reminderId}").Count == 1);
+    }
+
+    [Fact]
     public async Task PauseFromAnotherSiteIsRefused()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/ops/pause");

@@ -22,8 +22,12 @@ public sealed class CartGrain(
     TimeProvider time,
     ILogger<CartGrain> logger) : Grain, ICartGrain
 {
-    // The reminder that came back overdue, and until when it waits for news. Kept per activation: a callback that meets
-    // a new activation waits again, and the queue's last attempt never waits.
+    // How long a cart whose reminder waits stays in memory past the wait: longer than the queue's longest backoff
+    // (deploy/ gives it 300 s), so that the callback after the wait finds the activation that waited.
+    private static readonly TimeSpan KeptPastOverdueWait = TimeSpan.FromMinutes(6);
+
+    // The reminder that came back overdue, and until when it waits for news. Kept per activation, which stays in memory
+    // meanwhile: a callback that meets a new one (after a restart or a move) waits again; the queue's last attempt never waits.
     private (string ReminderId, DateTimeOffset Until)? _overdueWait;
 
     private CartState Cart => state.State;
@@ -257,6 +261,10 @@ public sealed class CartGrain(
 
             waiting = (reminder.ReminderId, now + wait);
             _overdueWait = waiting;
+
+            // The wait lives in this activation: collected meanwhile (3 idle minutes), the next callback would meet a
+            // new one and wait again, and again at each callback the queue's backoff spaces out, until its last attempt.
+            DelayDeactivation(wait + KeptPastOverdueWait);
         }
 
         return now < waiting.Until ? waiting.Until : null;
