@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using PulseCart.Consumer.Emulators;
 using PulseCart.Consumer.Pause;
 
 namespace PulseCart.Consumer.Tests;
@@ -29,6 +30,28 @@ public sealed class PauseFailureTests
         Assert.False((await resumed.JsonAsync()).GetProperty("paused").GetBoolean());
         Assert.Equal(endpoint, (await client.SubscriptionAsync()).GetProperty("pushConfig").GetProperty("pushEndpoint").GetString());
         Assert.Equal("RUNNING", await client.QueueStateAsync());
+    }
+
+    [Fact]
+    public async Task RemindersStayPausedWhilePushesCannotBeRestored()
+    {
+        await using var consumer = new ConsumerFactory();
+        var client = consumer.CreateClient();
+        using var paused = await client.PostAsync("/ops/pause", null);
+        Assert.Equal(HttpStatusCode.OK, paused.StatusCode);
+        Assert.Equal("PAUSED", await client.QueueStateAsync());
+
+        // The subscription is gone while paused, so its push config cannot be put back: purchases stay held, and a
+        // reminder released now could go out before the purchase that makes it moot.
+        using var deleted = await client.DeleteAsync($"/emulators/pubsub/v1/{EmbeddedPubSub.Subscription}");
+        deleted.EnsureSuccessStatusCode();
+        using var resumed = await client.PostAsync("/ops/resume", null);
+
+        var answer = await resumed.JsonAsync();
+        Assert.True(answer.GetProperty("paused").GetBoolean());
+        Assert.Equal("PAUSED", await client.QueueStateAsync());
+        Assert.Contains(answer.GetProperty("done").EnumerateArray(), line => line.GetString()!.StartsWith("pushes still held", StringComparison.Ordinal));
+        Assert.Contains(answer.GetProperty("done").EnumerateArray(), line => line.GetString()!.Contains("paused until pushes are back", StringComparison.Ordinal));
     }
 
     private sealed class FailingOnceStore(IPauseStore inner) : IPauseStore

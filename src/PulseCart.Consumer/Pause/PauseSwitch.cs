@@ -18,7 +18,7 @@ public sealed record PauseOutcome(PauseState? State, IReadOnlyList<string> Done,
 /// The operator pause switch. It holds deliveries back with the services' own mechanisms, so nothing is lost, nothing
 /// counts as a delivery attempt and nothing reaches a dead-letter topic: Pub/Sub's <c>modifyPushConfig</c> detaches the
 /// push endpoint (messages wait in the subscription) after the config is saved, and Cloud Tasks' <c>queues.pause</c>
-/// stops reminder dispatches (tasks wait in the queue). Resume resumes the queue and puts the saved push config back.
+/// stops reminder dispatches (tasks wait in the queue). Resume puts the saved push config back, then resumes the queue.
 /// Both are safe to repeat, report each part, and never leave a part half done without saying so.
 /// </summary>
 public sealed class PauseSwitch(
@@ -95,7 +95,7 @@ public sealed class PauseSwitch(
     }
 
     /// <summary>
-    /// Gives back what the switch holds: resumes the queue and restores the saved push config exactly. When every part is
+    /// Gives back what the switch holds: restores the saved push config exactly, then resumes the queue. When every part is
     /// back the switch is removed; a part Google refused stays held and is reported, so resuming again finishes it.
     /// Resuming when not paused changes nothing.
     /// </summary>
@@ -111,9 +111,18 @@ public sealed class PauseSwitch(
                 return new PauseOutcome(null, ["not paused: nothing to resume, nothing changed"], Failed: false, Paused: false);
             }
 
+            // Pushes first: reminders released while the purchases held with them still wait would remind carts
+            // already bought, once their overdue wait ran out.
             var done = new List<string>();
-            state = await ReleaseRemindersAsync(state, done, cancellationToken);
             state = await ReleasePushesAsync(state, done, cancellationToken);
+            if (state.Pushes is { Held: true } && state.Reminders is { Held: true })
+            {
+                done.Add($"left queue {Queue} paused until pushes are back: a reminder must not overtake a purchase still held");
+            }
+            else
+            {
+                state = await ReleaseRemindersAsync(state, done, cancellationToken);
+            }
             var failed = state.Pushes?.Held == true || state.Reminders?.Held == true;
             if (failed)
             {
