@@ -73,7 +73,7 @@ public sealed partial class PushHandler(
         string? eventType = null;
         string? eventId = null;
         var outcome = "failed";
-        string? messageId = null, subscription = null;
+        string? messageId = null, subscription = null, signature = null;
         try
         {
             var decoded = PushDecoder.Decode(body, headers, recentlyRouted);
@@ -87,6 +87,10 @@ public sealed partial class PushHandler(
                 outcome = "duplicate";
                 return new PushResult(PushOutcome.Duplicate);
             }
+
+            // Read before any await: a delivery past its deadline is answered 504 and handled on, and by then the
+            // connection's headers may be its next request's.
+            signature = headers[options.Value.SignatureAttribute].ToString();
 
             var rejection = decoded.Rejection ?? (decoded.Message is null ? null : SignatureProblem(decoded.Message, headers));
             ParsedEvent? parsed = null;
@@ -102,7 +106,7 @@ public sealed partial class PushHandler(
             {
                 if (quarantineUnusable)
                 {
-                    await QuarantineAsync(body, headers, rejection, decoded.MessageId, decoded.Subscription, eventId, eventType, cancellationToken);
+                    await QuarantineAsync(body, signature, rejection, decoded.MessageId, decoded.Subscription, eventId, eventType, cancellationToken);
                 }
 
                 outcome = "quarantined";
@@ -140,7 +144,9 @@ public sealed partial class PushHandler(
             logger.LogWarning(exception, "Event {EventId} ({EventType}) cannot be processed: {Reason}", eventId, eventType, reason);
             if (quarantineUnusable)
             {
-                await QuarantineAsync(body, headers, reason, messageId, subscription, eventId, eventType, cancellationToken);
+                // Without a signature read, the failure came before any await: the headers are still this request's.
+                signature ??= headers[options.Value.SignatureAttribute].ToString();
+                await QuarantineAsync(body, signature, reason, messageId, subscription, eventId, eventType, cancellationToken);
             }
 
             outcome = "quarantined";
@@ -155,10 +161,9 @@ public sealed partial class PushHandler(
     }
 
     private async Task QuarantineAsync(
-        ReadOnlyMemory<byte> body, IHeaderDictionary headers, string reason, string? messageId, string? subscription, string? eventId,
+        ReadOnlyMemory<byte> body, string signature, string reason, string? messageId, string? subscription, string? eventId,
         string? eventType, CancellationToken cancellationToken)
     {
-        var signature = headers[options.Value.SignatureAttribute].ToString();
         var entry = QuarantineEntry.Create(time.GetUtcNow(), "push", reason, messageId, subscription, eventId, eventType, body.Span)
             with { Signature = signature.Length > 0 ? signature : null };
 
