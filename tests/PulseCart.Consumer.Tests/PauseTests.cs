@@ -113,10 +113,7 @@ public sealed class PauseTests(PauseFixture fixture) : IClassFixture<PauseFixtur
     public async Task APurchaseThatWaitedThroughThePauseCancelsTheReminderThatCameDueMeanwhile()
     {
         var (cart, user, reminderId) = await AbandonedCartAsync("bought");
-        using (var paused = await Client.PostAsync("/ops/pause", null))
-        {
-            Assert.Equal(HttpStatusCode.OK, paused.StatusCode);
-        }
+        await PostOkAsync("/ops/pause");
 
         // The shopper buys during the pause; the reminder comes due while the purchase waits in the subscription.
         await fixture.AdvanceAsync(TimeSpan.FromMinutes(30));
@@ -124,10 +121,7 @@ public sealed class PauseTests(PauseFixture fixture) : IClassFixture<PauseFixtur
         await Client.PublishAsync(Push.OrderPlaced(Push.NewId("e"), order, user, cart, at: fixture.Clock.GetUtcNow()));
         await fixture.AdvanceAsync(TimeSpan.FromHours(2));
 
-        using (var resumed = await Client.PostAsync("/ops/resume", null))
-        {
-            Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
-        }
+        await PostOkAsync("/ops/resume");
 
         await fixture.AdvanceAsync(TimeSpan.FromSeconds(1));
         await WaitUntilAsync(() => fixture.Consumer.SentWithKey($"order_confirmation:{order}").Count == 1);
@@ -167,16 +161,10 @@ public sealed class PauseTests(PauseFixture fixture) : IClassFixture<PauseFixtur
     public async Task AnOverdueReminderWaitsOnceThoughIdleGrainsAreCollectedMeanwhile()
     {
         var (_, _, reminderId) = await AbandonedCartAsync("collected");
-        using (var paused = await Client.PostAsync("/ops/pause", null))
-        {
-            Assert.Equal(HttpStatusCode.OK, paused.StatusCode);
-        }
+        await PostOkAsync("/ops/pause");
 
         await fixture.AdvanceAsync(TimeSpan.FromHours(3));
-        using (var resumed = await Client.PostAsync("/ops/resume", null))
-        {
-            Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
-        }
+        await PostOkAsync("/ops/resume");
 
         // The first callback finds the reminder overdue and starts its wait for news still in a backlog.
         await fixture.AdvanceAsync(TimeSpan.FromSeconds(1));
@@ -198,6 +186,13 @@ public sealed class PauseTests(PauseFixture fixture) : IClassFixture<PauseFixtur
         request.Headers.Add("Origin", "https://evil.example");
         Assert.Equal(HttpStatusCode.Forbidden, (await Client.SendAsync(request)).StatusCode);
         Assert.False((await Client.GetJsonAsync("/ops/pause?live=false")).GetProperty("paused").GetBoolean());
+    }
+
+    /// <summary>An operator action that must succeed.</summary>
+    private async Task PostOkAsync(string path)
+    {
+        using var response = await Client.PostAsync(path, null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     /// <summary>A cart abandoned now, with its reminder scheduled.</summary>
