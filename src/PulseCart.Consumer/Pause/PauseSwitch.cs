@@ -148,6 +148,7 @@ public sealed class PauseSwitch(
     /// <summary>
     /// At start: if the shared switch is on, says so in the log and applies again the parts it holds, in case a
     /// subscription or queue came back flowing (an emulator that restarted, a deployment that rewrote the subscription).
+    /// Should the switch be resumed elsewhere meanwhile, what was held again here is given back.
     /// </summary>
     public async Task ReconcileAsync(CancellationToken cancellationToken = default)
     {
@@ -160,6 +161,7 @@ public sealed class PauseSwitch(
         logger.LogInformation(
             "Deliveries are paused since {Since} by {Operator} (pushes {Pushes}, reminders {Reminders}); resume on /ops/",
             state.Since, state.By, state.Pushes?.State, state.Reminders?.State);
+        var detached = false;
         if (state.Pushes is { Held: true } && subscription.Name is not null && state.SavedPushConfig is not null)
         {
             try
@@ -167,6 +169,7 @@ public sealed class PauseSwitch(
                 if ((await subscription.GetAsync(cancellationToken)).PushConfig is { PushEndpoint.Length: > 0 } config)
                 {
                     await subscription.ModifyPushConfigAsync(new PushConfig(), cancellationToken);
+                    detached = true;
                     logger.LogWarning("Subscription {Subscription} pushed to {Endpoint} while paused: detached it again", subscription.Name, config.PushEndpoint);
                 }
             }
@@ -176,6 +179,7 @@ public sealed class PauseSwitch(
             }
         }
 
+        var paused = false;
         if (state.Reminders is { Held: true })
         {
             try
@@ -183,12 +187,55 @@ public sealed class PauseSwitch(
                 if (await queue.GetStateAsync(cancellationToken) == QueueState.Running)
                 {
                     await queue.PauseAsync(cancellationToken);
+                    paused = true;
                     logger.LogWarning("Queue {Queue} was running while paused: paused it again", Queue);
                 }
             }
             catch (CloudTasksException exception)
             {
                 logger.LogWarning("Could not check that queue {Queue} is still paused: {Reason}", Queue, exception.Message);
+            }
+        }
+
+        if (detached || paused)
+        {
+            await GiveBackIfResumedAsync(state, detached, paused, cancellationToken);
+        }
+    }
+
+    // A part found flowing at start may have been given back by a resume on another instance after this one read the
+    // switch. Held again with no switch on record, it would wait for a resume that has nothing left to resume.
+    private async Task GiveBackIfResumedAsync(PauseState heldFor, bool detached, bool paused, CancellationToken cancellationToken)
+    {
+        var now = await ReadAsync(cancellationToken);
+        if (now is not null && now.Since == heldFor.Since)
+        {
+            return;
+        }
+
+        if (detached && now?.Pushes is not { Held: true })
+        {
+            try
+            {
+                await subscription.ModifyPushConfigAsync(Parser.Parse<PushConfig>(heldFor.SavedPushConfig), cancellationToken);
+                logger.LogWarning("Deliveries were resumed while this instance started: restored the push config of {Subscription} again", subscription.Name);
+            }
+            catch (PubSubException exception)
+            {
+                logger.LogError("Deliveries were resumed while this instance started, and subscription {Subscription} could not be given its push config back: {Reason}", subscription.Name, exception.Message);
+            }
+        }
+
+        if (paused && now?.Reminders is not { Held: true })
+        {
+            try
+            {
+                await queue.ResumeAsync(cancellationToken);
+                logger.LogWarning("Deliveries were resumed while this instance started: resumed queue {Queue} again", Queue);
+            }
+            catch (CloudTasksException exception)
+            {
+                logger.LogError("Deliveries were resumed while this instance started, and queue {Queue} could not be resumed: {Reason}", Queue, exception.Message);
             }
         }
     }
