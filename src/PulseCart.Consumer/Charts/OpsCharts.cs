@@ -18,7 +18,7 @@ public sealed record ChartData(
 public sealed class OpsCharts(TimeProvider time, IQuarantine quarantine)
 {
     public static readonly string[] DeliveryOutcomes = ["processed", "duplicate", "stale", "ignored", "quarantined", "failed", "unauthorised"];
-    public static readonly string[] ReminderOutcomes = ["scheduled", "sent", "skipped", "already_sent", "dead_lettered"];
+    public static readonly string[] ReminderOutcomes = ["scheduled", "sent", "skipped", "already_sent", "dead_lettered", "continued"];
 
     private readonly MinuteCounters _deliveries = new(time, DeliveryOutcomes);
     private readonly MinuteCounters _reminders = new(time, ReminderOutcomes);

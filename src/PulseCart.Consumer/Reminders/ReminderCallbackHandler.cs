@@ -13,10 +13,12 @@ namespace PulseCart.Consumer.Reminders;
 /// <summary>
 /// A reminder task calling back: wakes the cart, which re-checks itself and decides. Throws on transient failure,
 /// so Cloud Tasks retries; a body that can never work, and a reminder that failed its last attempt, go to the quarantine.
+/// A last attempt the quarantine cannot keep either (it shares Redis with the carts) carries on in a task of its own.
 /// </summary>
 public sealed class ReminderCallbackHandler(
     IGrainFactory grains,
     IQuarantine quarantine,
+    ITaskQueue tasks,
     IOptions<RemindersOptions> options,
     ConsumerMetrics metrics,
     TimeProvider time,
@@ -24,6 +26,11 @@ public sealed class ReminderCallbackHandler(
 {
     public const string RetryCountHeader = "X-CloudTasks-TaskRetryCount";
     public const string TaskNameHeader = "X-CloudTasks-TaskName";
+
+    /// <summary>How many tasks may carry on one reminder after its own task's last attempt, each with the queue's full retries.</summary>
+    public const int MaxContinuations = 3;
+
+    private const string ContinuationMark = "-again-";
 
     /// <summary>
     /// An operator's replay: the cart re-checks as on a callback that is not the last attempt, and a reminder
@@ -62,9 +69,9 @@ public sealed class ReminderCallbackHandler(
         {
             // The queue will not call again, or calling again would fail the same way: keep the reminder where an
             // operator sees it (and can replay it) rather than let it vanish or loop.
-            await QuarantineAsync(!isReplay, body, $"reminder failed {(isLastAttempt ? "on its last attempt" : "deterministically")}: {exception.GetType().Name}: {exception.Message}", taskName, callback, cancellationToken);
-            metrics.Reminder("dead_lettered");
-            return "dead_lettered";
+            return await DeadLetterAsync(
+                isReplay, isLastAttempt, body, $"reminder failed {(isLastAttempt ? "on its last attempt" : "deterministically")}: {exception.GetType().Name}: {exception.Message}",
+                taskName, callback, cancellationToken);
         }
 
         if (result.Outcome is ReminderOutcome.NotYetDue or ReminderOutcome.NotRecordedYet)
@@ -72,9 +79,7 @@ public sealed class ReminderCallbackHandler(
             var why = result.Outcome == ReminderOutcome.NotYetDue ? $"not sent yet: {result.Reason}" : $"not decidable: {result.Reason}";
             if (isLastAttempt)
             {
-                await QuarantineAsync(!isReplay, body, $"reminder {why} on the queue's last attempt", taskName, callback, cancellationToken);
-                metrics.Reminder("dead_lettered");
-                return "dead_lettered";
+                return await DeadLetterAsync(isReplay, isLastAttempt, body, $"reminder {why} on the queue's last attempt", taskName, callback, cancellationToken);
             }
 
             // Not yet recorded: the push's retry (Pub/Sub backs off 10 s and more) has to land first.
@@ -130,6 +135,45 @@ public sealed class ReminderCallbackHandler(
             _ => null,
         };
         return rejection is null ? callback : null;
+    }
+
+    /// <summary>
+    /// Keeps a reminder that will not be called back again in the quarantine. On the queue's last attempt, when the
+    /// quarantine cannot keep it for a reason that passes (Redis down), a new task carries the same callback on, so an
+    /// outage longer than the queue's retries does not lose it; the chain stops after <see cref="MaxContinuations"/>.
+    /// </summary>
+    private async Task<string> DeadLetterAsync(
+        bool isReplay, bool isLastAttempt, ReadOnlyMemory<byte> body, string reason, string taskName, CartReminderCallback callback,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await QuarantineAsync(!isReplay, body, reason, taskName, callback, cancellationToken);
+        }
+        catch (Exception failure) when (isLastAttempt && TransientFailures.IsTransient(failure) && NextTaskId(taskName) is { } next)
+        {
+            await tasks.ScheduleAsync(
+                new ReminderTask(callback.ReminderId, callback.CartId, callback.UserId, callback.EventId, callback.DueAt, next), cancellationToken);
+            logger.LogWarning(
+                "Reminder {ReminderId} for cart {CartId}: task {TaskName} ran out of attempts ({Reason}) and the quarantine could not keep it ({Failure}); task {NextTask} carries it on",
+                callback.ReminderId, callback.CartId, taskName, reason, failure.Message, next);
+            metrics.Reminder("continued");
+            return "continued";
+        }
+
+        metrics.Reminder("dead_lettered");
+        return "dead_lettered";
+    }
+
+    // r-1 → r-1-again-1 → r-1-again-2 …; null once the chain is at its end or the name would be too long for a task id.
+    private static string? NextTaskId(string taskName)
+    {
+        var mark = taskName.LastIndexOf(ContinuationMark, StringComparison.Ordinal);
+        var (root, count) = mark >= 0 && int.TryParse(taskName.AsSpan(mark + ContinuationMark.Length), out var n) && n > 0
+            ? (taskName[..mark], n)
+            : (taskName, 0);
+        var next = $"{root}{ContinuationMark}{count + 1}";
+        return taskName.Length > 0 && count < MaxContinuations && next.Length <= 500 ? next : null;
     }
 
     private async Task QuarantineAsync(

@@ -34,7 +34,7 @@ public sealed class ConsumerMetrics
         _messages = meter.CreateCounter<long>("pulsecart.messages.sent", unit: "{message}",
             description: "Messages the sink accepted, by template and sink");
         _reminders = meter.CreateCounter<long>("pulsecart.reminders", unit: "{reminder}",
-            description: "Reminders by outcome (scheduled, sent, skipped, dead_lettered) and skip reason");
+            description: "Reminders by outcome (scheduled, sent, already_sent, skipped, dead_lettered, continued) and skip reason");
         meter.CreateObservableGauge(
             "pulsecart.quarantine.size",
             () => quarantineStats.Get() is { } stats ? [new Measurement<long>(stats.Entries)] : Array.Empty<Measurement<long>>(),

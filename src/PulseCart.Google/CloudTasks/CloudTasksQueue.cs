@@ -49,26 +49,27 @@ public sealed partial class CloudTasksQueue(
     {
         ArgumentNullException.ThrowIfNull(task);
         var queuePath = _options.QueuePath;
-        if (!TaskIdPattern().IsMatch(task.ReminderId))
+        var taskId = task.TaskId ?? task.ReminderId;
+        if (!TaskIdPattern().IsMatch(taskId))
         {
             throw new ArgumentException(
-                $"Reminder id '{task.ReminderId}' cannot be a Cloud Tasks task id on queue {queuePath}: use 1-500 of [A-Za-z0-9_-].",
+                $"'{taskId}' cannot be a Cloud Tasks task id on queue {queuePath}: use 1-500 of [A-Za-z0-9_-].",
                 nameof(task));
         }
 
-        var taskName = $"{queuePath}/tasks/{task.ReminderId}";
+        var taskName = $"{queuePath}/tasks/{taskId}";
 
         // Rejecting here, not clamping: a reminder fired early would nag a shopper who may still be shopping.
         if (task.DueAt - timeProvider.GetUtcNow() > MaxScheduleAhead)
         {
             throw new CloudTasksRejectedException(
-                $"Cloud Tasks cannot schedule task {task.ReminderId} on queue {queuePath}: due at {task.DueAt:O} is more than 30 days ahead.",
+                $"Cloud Tasks cannot schedule task {taskId} on queue {queuePath}: due at {task.DueAt:O} is more than 30 days ahead.",
                 HttpStatusCode.BadRequest,
                 "INVALID_ARGUMENT");
         }
 
         var body = JsonFormatter.Default.Format(CreateRequest(task, taskName));
-        var (outcome, _) = await SendAsync(HttpMethod.Post, $"{queuePath}/tasks", body, $"create task {task.ReminderId}", HttpStatusCode.Conflict, readBody: false, cancellationToken)
+        var (outcome, _) = await SendAsync(HttpMethod.Post, $"{queuePath}/tasks", body, $"create task {taskId}", HttpStatusCode.Conflict, readBody: false, cancellationToken)
             .ConfigureAwait(false);
         if (outcome == HttpStatusCode.Conflict)
         {

@@ -13,10 +13,14 @@ public interface ITaskQueue
     Task DeleteAsync(string taskName, CancellationToken cancellationToken = default);
 }
 
-/// <summary>A reminder callback to run at <see cref="DueAt"/>; <see cref="ReminderId"/> doubles as the task id.</summary>
+/// <summary>
+/// A reminder callback to run at <see cref="DueAt"/>. <see cref="ReminderId"/> doubles as the task id unless
+/// <see cref="TaskId"/> names another: a task that carries on a reminder whose own task ran out of attempts.
+/// </summary>
 public sealed record ReminderTask(
     string ReminderId,
     string CartId,
     string UserId,
     string EventId,
-    DateTimeOffset DueAt);
+    DateTimeOffset DueAt,
+    string? TaskId = null);

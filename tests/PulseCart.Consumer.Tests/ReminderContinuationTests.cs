@@ -1,0 +1,91 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using PulseCart.Consumer.Quarantine;
+using PulseCart.Emulators.CloudTasks;
+using PulseCart.Grains.Messaging;
+using StackExchange.Redis;
+
+namespace PulseCart.Consumer.Tests;
+
+/// <summary>
+/// Redis down through a reminder's every attempt: the cart cannot answer and the quarantine cannot keep the last one.
+/// The reminder carries on in a task of its own and goes out once Redis is back.
+/// </summary>
+public sealed class ReminderContinuationTests
+{
+    [Fact]
+    public async Task AReminderWhoseLastAttemptMeetsRedisDownIsSentOnceRedisIsBack()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var redis = new RedisOutage();
+        await using var consumer = new ConsumerFactory(
+            new Dictionary<string, string?> { ["PulseCart:Reminders:MaxAttempts"] = "2" },
+            services: services => services
+                .AddSingleton<TimeProvider>(clock)
+                .AddSingleton<IIncomingGrainCallFilter>(redis)
+                .AddSingleton<IQuarantine>(provider => new QuarantineOnRedis(
+                    new InMemoryQuarantine(provider.GetRequiredService<IOptions<QuarantineOptions>>()), redis)));
+        var client = consumer.CreateClient();
+        var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
+        async Task AdvanceAsync(TimeSpan by)
+        {
+            clock.Advance(by);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await emulator.WhenIdleAsync(timeout.Token);
+        }
+
+        var (cart, user) = (Push.NewId("c"), Push.NewId("u"));
+        Assert.Equal("processed", (await client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, user, clock.GetUtcNow()))).Outcome());
+        var reminderId = (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
+
+        // Both of the queue's attempts meet Redis down; the second is the last.
+        redis.Down = true;
+        await AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+        await AdvanceAsync(TimeSpan.FromSeconds(10));
+        var own = emulator.Attempts.Where(attempt => attempt.TaskName.EndsWith("/" + reminderId, StringComparison.Ordinal)).ToList();
+        Assert.Equal([503, 204], own.Select(attempt => attempt.StatusCode ?? 0));
+
+        // The task that carries it on runs at once and keeps meeting the outage, with the queue's own backoff.
+        var next = $"/{reminderId}-again-1";
+        Assert.Contains(emulator.Attempts, attempt => attempt.TaskName.EndsWith(next, StringComparison.Ordinal) && attempt.StatusCode == 503);
+        Assert.Empty(consumer.SentWithKey(MessageTemplates.CartAbandonmentReminderKey(reminderId)));
+
+        redis.Down = false;
+        await AdvanceAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Single(consumer.SentWithKey(MessageTemplates.CartAbandonmentReminderKey(reminderId)));
+        Assert.Equal("sent", (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("status").GetString());
+        Assert.Empty(await client.QuarantinedAsync());
+    }
+
+    /// <summary>While down, every cart call fails as one whose state read or write met Redis down.</summary>
+    private sealed class RedisOutage : IIncomingGrainCallFilter
+    {
+        public volatile bool Down;
+
+        public Task Invoke(IIncomingGrainCallContext context) =>
+            Down && context.InterfaceName.Contains("CartGrain", StringComparison.Ordinal)
+                ? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "redis is down")
+                : context.Invoke();
+    }
+
+    /// <summary>A quarantine kept in Redis: while Redis is down it can keep nothing.</summary>
+    private sealed class QuarantineOnRedis(IQuarantine inner, RedisOutage redis) : IQuarantine
+    {
+        public Task AddAsync(QuarantineEntry entry, CancellationToken cancellationToken = default) =>
+            redis.Down ? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "redis is down") : inner.AddAsync(entry, cancellationToken);
+
+        public Task<IReadOnlyList<QuarantineEntry>> ListAsync(int offset, int limit, CancellationToken cancellationToken = default) =>
+            inner.ListAsync(offset, limit, cancellationToken);
+
+        public IAsyncEnumerable<QuarantineEntry> ScanAsync(CancellationToken cancellationToken = default) => inner.ScanAsync(cancellationToken);
+
+        public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
+
+        public Task<QuarantineEntry?> UpdateAsync(string id, Func<QuarantineEntry, QuarantineEntry> change, CancellationToken cancellationToken = default) =>
+            inner.UpdateAsync(id, change, cancellationToken);
+
+        public QuarantineStats? Stats() => inner.Stats();
+    }
+}
