@@ -59,6 +59,60 @@ public sealed class ReminderContinuationTests
         Assert.Empty(await client.QuarantinedAsync());
     }
 
+    [Fact]
+    public async Task AReminderRetriedWhileTheSinkIsDownWaitsForNewsOnlyOnce()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var sink = new SinkDown();
+        await using var consumer = new ConsumerFactory(
+            services: services => services.AddSingleton<TimeProvider>(clock).AddSingleton<IMessageSender>(sink));
+        var client = consumer.CreateClient();
+        var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
+        async Task AdvanceAsync(TimeSpan by)
+        {
+            clock.Advance(by);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await emulator.WhenIdleAsync(timeout.Token);
+        }
+
+        var (cart, user) = (Push.NewId("c"), Push.NewId("u"));
+        Assert.Equal("processed", (await client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, user, clock.GetUtcNow()))).Outcome());
+
+        // The queue's backoff (10, 20, 40, 80, 160, 240, 300 s): the callbacks at 1, 11 and 31 s past due try to send;
+        // the one at 71 s is past due by more than a minute and waits for news until 191 s; 311 and 551 s send again.
+        await AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+        foreach (var step in new[] { 10, 20, 40, 80, 160, 240 })
+        {
+            await AdvanceAsync(TimeSpan.FromSeconds(step));
+        }
+
+        Assert.Equal(5, sink.Calls);
+
+        // Idle carts are collected between two callbacks (every 3 minutes; the backoff is now 5): the cart that waited
+        // must still be there, or the next callback would wait again instead of sending.
+        await AdvanceAsync(TimeSpan.FromSeconds(200));
+        await consumer.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        await AdvanceAsync(TimeSpan.FromSeconds(100));
+
+        Assert.Equal(6, sink.Calls);
+    }
+
+    /// <summary>A messaging service that is down: every send fails as one a retry could get through.</summary>
+    private sealed class SinkDown : IMessageSender
+    {
+        private int _calls;
+
+        public string Sink => "down";
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public Task SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _calls);
+            return Task.FromException(new MessageSendException("webhook answered 503"));
+        }
+    }
+
     /// <summary>While down, every cart call fails as one whose state read or write met Redis down.</summary>
     private sealed class RedisOutage : IIncomingGrainCallFilter
     {

@@ -22,8 +22,8 @@ public sealed class CartGrain(
     TimeProvider time,
     ILogger<CartGrain> logger) : Grain, ICartGrain
 {
-    // How long a cart whose reminder waits stays in memory past the wait: longer than the queue's longest backoff
-    // (deploy/ gives it 300 s), so that the callback after the wait finds the activation that waited.
+    // How long a cart whose reminder waited stays in memory past the wait and past each callback after it: longer than
+    // the queue's longest backoff (deploy/ gives it 300 s), so that the next callback finds the activation that waited.
     private static readonly TimeSpan KeptPastOverdueWait = TimeSpan.FromMinutes(6);
 
     // The reminder that came back overdue, and until when it waits for news. Kept per activation, which stays in memory
@@ -261,12 +261,11 @@ public sealed class CartGrain(
 
             waiting = (reminder.ReminderId, now + wait);
             _overdueWait = waiting;
-
-            // The wait lives in this activation: collected meanwhile (3 idle minutes), the next callback would meet a
-            // new one and wait again, and again at each callback the queue's backoff spaces out, until its last attempt.
-            DelayDeactivation(wait + KeptPastOverdueWait);
         }
 
+        // The wait lives in this activation: collected meanwhile (3 idle minutes), the next callback would meet a new one
+        // and wait again. Every callback keeps it a while longer, as the queue's retries after a failed send come back.
+        DelayDeactivation((waiting.Until > now ? waiting.Until - now : TimeSpan.Zero) + KeptPastOverdueWait);
         return now < waiting.Until ? waiting.Until : null;
     }
 
