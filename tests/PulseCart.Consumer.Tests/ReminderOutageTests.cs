@@ -9,14 +9,16 @@ using StackExchange.Redis;
 namespace PulseCart.Consumer.Tests;
 
 /// <summary>
-/// Redis down through a reminder's every attempt: the cart cannot answer and the quarantine cannot keep the last one.
-/// The reminder carries on in a task of its own and goes out once Redis is back.
+/// A reminder through an outage that outlasts some of the queue's attempts: of Redis, which the carts and the quarantine
+/// share, or of the messaging service. Either way it goes out once, when the outage ends.
 /// </summary>
-public sealed class ReminderContinuationTests
+public sealed class ReminderOutageTests
 {
     [Fact]
     public async Task AReminderWhoseLastAttemptMeetsRedisDownIsSentOnceRedisIsBack()
     {
+        // Redis down through every attempt: the cart cannot answer and the quarantine cannot keep the last one, so the
+        // reminder carries on in a task of its own.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var redis = new RedisOutage();
         await using var consumer = new ConsumerFactory(
