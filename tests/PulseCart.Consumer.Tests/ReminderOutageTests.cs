@@ -26,8 +26,8 @@ public sealed class ReminderOutageTests
             services: services => services
                 .AddSingleton<TimeProvider>(clock)
                 .AddSingleton<IIncomingGrainCallFilter>(redis)
-                .AddSingleton<IQuarantine>(provider => new QuarantineOnRedis(
-                    new InMemoryQuarantine(provider.GetRequiredService<IOptions<QuarantineOptions>>()), redis)));
+                .AddSingleton<FlakyQuarantine>()
+                .AddSingleton<IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
         var client = consumer.CreateClient();
         var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
         async Task AdvanceAsync(TimeSpan by)
@@ -42,7 +42,8 @@ public sealed class ReminderOutageTests
         var reminderId = (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
 
         // Both of the queue's attempts meet Redis down; the second is the last.
-        redis.Down = true;
+        var quarantine = consumer.Services.GetRequiredService<FlakyQuarantine>();
+        (redis.Down, quarantine.AddsFail) = (true, true);
         await AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
         await AdvanceAsync(TimeSpan.FromSeconds(10));
         var own = emulator.Attempts.Where(attempt => attempt.TaskName.EndsWith("/" + reminderId, StringComparison.Ordinal)).ToList();
@@ -53,7 +54,7 @@ public sealed class ReminderOutageTests
         Assert.Contains(emulator.Attempts, attempt => attempt.TaskName.EndsWith(next, StringComparison.Ordinal) && attempt.StatusCode == 503);
         Assert.Empty(consumer.SentWithKey(MessageTemplates.CartAbandonmentReminderKey(reminderId)));
 
-        redis.Down = false;
+        (redis.Down, quarantine.AddsFail) = (false, false);
         await AdvanceAsync(TimeSpan.FromSeconds(10));
 
         Assert.Single(consumer.SentWithKey(MessageTemplates.CartAbandonmentReminderKey(reminderId)));
@@ -124,24 +125,5 @@ public sealed class ReminderOutageTests
             Down && context.InterfaceName.Contains("CartGrain", StringComparison.Ordinal)
                 ? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "redis is down")
                 : context.Invoke();
-    }
-
-    /// <summary>A quarantine kept in Redis: while Redis is down it can keep nothing.</summary>
-    private sealed class QuarantineOnRedis(IQuarantine inner, RedisOutage redis) : IQuarantine
-    {
-        public Task AddAsync(QuarantineEntry entry, CancellationToken cancellationToken = default) =>
-            redis.Down ? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "redis is down") : inner.AddAsync(entry, cancellationToken);
-
-        public Task<IReadOnlyList<QuarantineEntry>> ListAsync(int offset, int limit, CancellationToken cancellationToken = default) =>
-            inner.ListAsync(offset, limit, cancellationToken);
-
-        public IAsyncEnumerable<QuarantineEntry> ScanAsync(CancellationToken cancellationToken = default) => inner.ScanAsync(cancellationToken);
-
-        public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
-
-        public Task<QuarantineEntry?> UpdateAsync(string id, Func<QuarantineEntry, QuarantineEntry> change, CancellationToken cancellationToken = default) =>
-            inner.UpdateAsync(id, change, cancellationToken);
-
-        public QuarantineStats? Stats() => inner.Stats();
     }
 }

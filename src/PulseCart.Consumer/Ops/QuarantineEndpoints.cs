@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using PulseCart.Consumer.Audit;
+using PulseCart.Consumer.Delivery;
 using PulseCart.Consumer.PubSub;
 using PulseCart.Consumer.Quarantine;
 
@@ -91,8 +92,8 @@ public static class QuarantineEndpoints
         string id, QuarantineActions actions, OperatorAudit audit, HttpContext http, CancellationToken cancellationToken)
     {
         var who = OperatorAudit.Who(http.User);
-        var attempt = await actions.ReplayAsync(id, who, cancellationToken);
-        await audit.RecordAsync(who, "replay", $"quarantine entry {id}", Describe(attempt));
+        var attempt = await AuditedIfFailedAsync(audit, who, "replay", id, () => actions.ReplayAsync(id, who, cancellationToken));
+        await audit.RecordAsync(who, "replay", EntryTarget(id), Describe(attempt));
         return Answer(id, attempt, edited: false);
     }
 
@@ -101,14 +102,14 @@ public static class QuarantineEndpoints
         string id, QuarantineActions actions, OperatorAudit audit, HttpContext http, CancellationToken cancellationToken)
     {
         var who = OperatorAudit.Who(http.User);
-        var (entry, outcome) = await actions.DiscardAsync(id, who, cancellationToken);
+        var (entry, outcome) = await AuditedIfFailedAsync(audit, who, "discard", id, () => actions.DiscardAsync(id, who, cancellationToken));
         if (entry is null)
         {
             return TypedResults.NotFound();
         }
 
         var result = new DiscardResult(id, entry.DiscardedAt is not null, outcome == EntryOutcome.AlreadyDiscarded, entry.DiscardedAt, entry.DiscardedBy);
-        await audit.RecordAsync(who, "discard", $"quarantine entry {id}", outcome switch
+        await audit.RecordAsync(who, "discard", EntryTarget(id), outcome switch
         {
             EntryOutcome.Discarded => "discarded",
             EntryOutcome.AlreadyDiscarded => "already discarded: nothing changed",
@@ -131,7 +132,7 @@ public static class QuarantineEndpoints
         }
 
         var who = OperatorAudit.Who(http.User);
-        var (entry, attempt) = await actions.EditAndReplayAsync(id, body.Value, who, cancellationToken);
+        var (entry, attempt) = await AuditedIfFailedAsync(audit, who, "edit_replay", id, () => actions.EditAndReplayAsync(id, body.Value, who, cancellationToken));
         if (entry is null)
         {
             return TypedResults.NotFound();
@@ -139,11 +140,11 @@ public static class QuarantineEndpoints
 
         if (attempt is not { } replayed)
         {
-            await audit.RecordAsync(who, "edit_replay", $"quarantine entry {id}", $"refused: the entry is {entry.State}");
+            await audit.RecordAsync(who, "edit_replay", EntryTarget(id), $"refused: the entry is {entry.State}");
             return TypedResults.Conflict(new ReplayResult(id, entry.State, $"the entry is {entry.State}: nothing to edit", entry.ReplayedAt is not null));
         }
 
-        await audit.RecordAsync(who, "edit_replay", $"quarantine entry {id}", $"edited ({body.Value.Length} bytes), then {Describe(replayed)}");
+        await audit.RecordAsync(who, "edit_replay", EntryTarget(id), $"edited ({body.Value.Length} bytes), then {Describe(replayed)}");
         return Answer(id, replayed, edited: true);
     }
 
@@ -154,7 +155,8 @@ public static class QuarantineEndpoints
 
     /// <summary>
     /// Starts a bulk replay or discard of the selection (a group, or filters) and answers 202 at once with the job to
-    /// poll at <c>/ops/quarantine/jobs/{id}</c>. A selection that names nothing is refused: everything is never meant by accident.
+    /// poll at <c>/ops/quarantine/jobs/{id}</c>. A selection that names nothing is refused: everything is never meant by
+    /// accident. While a job runs in this instance another is refused (409, naming it).
     /// </summary>
     private static Results<Accepted<BulkJob>, ProblemHttpResult> StartJob(string action, QuarantineSelection selection, QuarantineJobs jobs, HttpContext http)
     {
@@ -164,8 +166,18 @@ public static class QuarantineEndpoints
                 "name a group or at least one filter (source, event_type, event_id, cart_id, order_id)", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var job = jobs.Start(action, selection, OperatorAudit.Who(http.User));
-        return TypedResults.Accepted($"/ops/quarantine/jobs/{job.Id}", job);
+        if (selection.HasOverlongField)
+        {
+            return TypedResults.Problem(
+                $"a filter is at most {ShownText.MaxNameChars} characters: no entry keeps a longer value", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var (job, started) = jobs.Start(action, selection, OperatorAudit.Who(http.User));
+        return started
+            ? TypedResults.Accepted($"/ops/quarantine/jobs/{job.Id}", job)
+            : TypedResults.Problem(
+                $"job {job.Id} ({job.Action} of {job.Selection}) is still running here: wait for it (/ops/quarantine/jobs/{job.Id})",
+                statusCode: StatusCodes.Status409Conflict);
     }
 
     private static Results<Ok<ReplayResult>, NotFound, UnprocessableEntity<ReplayResult>, Conflict<ReplayResult>, ProblemHttpResult> Answer(
@@ -177,6 +189,24 @@ public static class QuarantineEndpoints
             EntryOutcome.AlreadyDiscarded => TypedResults.Conflict(new ReplayResult(id, attempt.Outcome, attempt.Reason, Edited: edited)),
             _ => TypedResults.Ok(new ReplayResult(id, attempt.Outcome, null, attempt.Verdict == EntryOutcome.AlreadyReplayed, edited)),
         };
+
+    // Entry ids are 32 characters; whatever else a URL names, the audit keeps only its start.
+    private static string EntryTarget(string id) => $"quarantine entry {ShownText.Cut(id, 64)}";
+
+    // An action that failed part-way (storage gone after the message went out, say) may have sent or changed something: the
+    // audit says so before the error is answered.
+    private static async Task<T> AuditedIfFailedAsync<T>(OperatorAudit audit, string who, string action, string id, Func<Task<T>> act)
+    {
+        try
+        {
+            return await act();
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            await audit.RecordAsync(who, action, EntryTarget(id), $"failed part-way, the entry may have been sent or changed: {exception.GetType().Name}: {exception.Message}");
+            throw;
+        }
+    }
 
     private static string Describe(ReplayAttempt attempt) => attempt.Verdict switch
     {

@@ -60,10 +60,26 @@ public sealed class QuarantineJobs(
 
     private readonly ConcurrentDictionary<string, Job> _jobs = new();
 
-    public BulkJob Start(string action, QuarantineSelection selection, string who)
+    private readonly Lock _starting = new();
+
+    /// <summary>
+    /// Starts the job, or returns the one still running: one at a time in a process, since each scans the whole
+    /// quarantine and holds the ids it selected, and the jobs are for operators, not for load.
+    /// </summary>
+    public (BulkJob Job, bool Started) Start(string action, QuarantineSelection selection, string who)
     {
-        var job = new Job(Guid.CreateVersion7().ToString("N"), action, selection, who, time.GetUtcNow());
-        _jobs[job.Id] = job;
+        Job job;
+        lock (_starting)
+        {
+            if (_jobs.Values.FirstOrDefault(running => running.IsRunning) is { } running)
+            {
+                return (running.View(), false);
+            }
+
+            job = new Job(Guid.CreateVersion7().ToString("N"), action, selection, who, time.GetUtcNow());
+            _jobs[job.Id] = job;
+        }
+
         foreach (var old in _jobs.Values.OrderByDescending(j => j.StartedAt).Skip(Kept))
         {
             _jobs.TryRemove(old.Id, out _);
@@ -71,7 +87,7 @@ public sealed class QuarantineJobs(
 
         logger.LogInformation("Operator {Operator} started {Action} of {Selection} (job {JobId})", who, action, selection, job.Id);
         _ = Task.Run(() => RunAsync(job, lifetime.ApplicationStopping));
-        return job.View();
+        return (job.View(), true);
     }
 
     public BulkJob? Get(string id) => _jobs.TryGetValue(id, out var job) ? job.View() : null;
@@ -137,6 +153,8 @@ public sealed class QuarantineJobs(
         public int? Total { get; set; }
 
         public int DoneCount => Volatile.Read(ref _done);
+
+        public bool IsRunning => _state == "running";
 
         public void Count(EntryOutcome outcome)
         {

@@ -21,6 +21,13 @@ public sealed record QuarantineSelection(
 
     public bool IsEmpty => !NamesSomething && string.IsNullOrEmpty(State);
 
+    /// <summary>
+    /// Whether a field is longer than any value an entry keeps (<see cref="Delivery.ShownText.MaxNameChars"/>; a group key
+    /// is shorter still): such a selection matches nothing, and a job would keep and audit it whole.
+    /// </summary>
+    public bool HasOverlongField =>
+        new[] { Group, Source, EventType, EventId, CartId, OrderId, State }.Any(value => value?.Length > Delivery.ShownText.MaxNameChars);
+
     public bool Matches(QuarantineEntry entry) =>
         Is(Source, entry.Source) && Is(EventType, entry.EventType) && Is(EventId, entry.EventId)
         && Is(CartId, entry.CartId) && Is(OrderId, entry.OrderId) && Is(State, entry.State)

@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using PulseCart.Grains.Messaging;
+
+namespace PulseCart.Consumer.Tests;
+
+/// <summary>What an operator's quarantine actions may hold and what the audit keeps, whatever they are sent.</summary>
+public sealed class QuarantineBoundsTests
+{
+    [Fact]
+    public async Task OneBulkJobRunsAtATimeAndAFilterLongerThanAnyValueIsRefused()
+    {
+        var sink = new SwitchedSink();
+        await using var consumer = new ConsumerFactory(services: services => services.AddSingleton<IMessageSender>(sink));
+        var client = consumer.CreateClient();
+        var order = Push.NewId("o");
+        Assert.Equal("quarantined", (await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"))).Outcome());
+
+        // The replay reaches the messaging service, which holds it: the job runs until it answers.
+        sink.Hold();
+        using var first = await client.PostAsJsonAsync("/ops/quarantine/replay", new { order_id = order });
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        using var second = await client.PostAsJsonAsync("/ops/quarantine/discard", new { source = "push" });
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        Assert.Contains("still running", await second.Content.ReadAsStringAsync());
+        using var overlong = await client.PostAsJsonAsync("/ops/quarantine/discard", new { source = new string('x', 100_000) });
+        Assert.Equal(HttpStatusCode.BadRequest, overlong.StatusCode);
+
+        sink.Release();
+        for (var poll = 0; poll < 100 && (await client.GetJsonAsync(first.Headers.Location!.ToString())).GetProperty("state").GetString() == "running"; poll++)
+        {
+            await Task.Delay(100);
+        }
+
+        var job = await client.BulkAsync("replay", new { order_id = order });
+        Assert.Equal(1, job.GetProperty("counts").GetProperty("already_replayed").GetInt32());
+        Assert.Equal(1, sink.Sent);
+        Assert.DoesNotContain(await client.AuditAsync(), entry => entry.GetProperty("target").GetString()!.Contains("xxxx"));
+    }
+
+    [Fact]
+    public async Task AReplayWhoseMarkCannotBeStoredIsAuditedAsFailedPartWay()
+    {
+        var sink = new SwitchedSink();
+        await using var consumer = new ConsumerFactory(services: services => services
+            .AddSingleton<IMessageSender>(sink)
+            .AddSingleton<FlakyQuarantine>()
+            .AddSingleton<Quarantine.IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
+        var client = consumer.CreateClient();
+        var order = Push.NewId("o");
+        Assert.Equal("quarantined", (await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"))).Outcome());
+        var id = (await client.EntriesAsync($"order_id={order}")).Single().GetProperty("id").GetString()!;
+
+        // The confirmation goes out; Redis fails before the entry is marked replayed.
+        sink.Release();
+        consumer.Services.GetRequiredService<FlakyQuarantine>().UpdatesFail = true;
+        using var replayed = await client.PostAsync($"/ops/quarantine/{id}/replay", null);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, replayed.StatusCode);
+        Assert.Equal(1, sink.Sent);
+        var audited = Assert.Single(await client.AuditAsync(), entry => entry.GetProperty("action").GetString() == "replay");
+        Assert.StartsWith("failed part-way", audited.GetProperty("outcome").GetString());
+    }
+
+    /// <summary>A messaging service that refuses every message until held or released, then holds or takes them.</summary>
+    private sealed class SwitchedSink : IMessageSender
+    {
+        private TaskCompletionSource? _held;
+        private bool _open;
+        private int _sent;
+
+        public string Sink => "switched";
+
+        public int Sent => Volatile.Read(ref _sent);
+
+        public void Hold() => _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release()
+        {
+            _open = true;
+            _held?.TrySetResult();
+        }
+
+        public async Task SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        {
+            if (!_open && _held is null)
+            {
+                throw new InvalidOperationException("template order_confirmation has no text");
+            }
+
+            if (_held is { } held)
+            {
+                await held.Task;
+            }
+
+            Interlocked.Increment(ref _sent);
+        }
+    }
+}
