@@ -1,4 +1,7 @@
 using System.Net;
+using System.Text.Json.Nodes;
+using PulseCart.Consumer.Quarantine;
+using StackExchange.Redis;
 
 namespace PulseCart.Consumer.Tests;
 
@@ -108,5 +111,36 @@ public sealed class RedisQuarantineActionTests(RedisFixture redis)
         var stats = (await client.GetJsonAsync("/ops/quarantine?limit=1")).GetProperty("stats");
         var kept = await client.QuarantinedAsync();
         Assert.Equal(kept.Sum(e => e.GetProperty("body_bytes").GetInt64()), stats.GetProperty("bytes").GetInt64());
+    }
+
+    [Fact]
+    public async Task AnEntryAnEarlierVersionKeptKeepsItsBodyWhenAnOperatorActsOnIt()
+    {
+        await using var consumer = new ConsumerFactory(new Dictionary<string, string?> { ["PulseCart:Redis"] = redis.Server.ConnectionString });
+        var client = consumer.CreateClient();
+
+        // Earlier versions kept the body inside the entry's metadata, as text, with nothing in the bodies' hash.
+        var (id, body) = (Guid.NewGuid().ToString("N"), """{"message":{"data":"%%%"}}""");
+        var metadata = new JsonObject
+        {
+            ["id"] = id,
+            ["received_at"] = DateTimeOffset.UtcNow.AddDays(-1).ToString("O"),
+            ["source"] = "push",
+            ["reason"] = "message.data is not valid base64",
+            ["raw_body"] = body,
+            ["raw_body_encoding"] = "utf-8",
+        };
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString))
+        {
+            var database = connection.GetDatabase();
+            await database.HashSetAsync(RedisQuarantine.Entries, id, metadata.ToJsonString());
+            await database.ListLeftPushAsync(RedisQuarantine.Order, id);
+        }
+
+        Assert.Equal(body, await client.GetStringAsync($"/ops/quarantine/{id}/body"));
+        using var discarded = await client.ActAsync(id, "discard");
+        Assert.Equal(HttpStatusCode.OK, discarded.StatusCode);
+
+        Assert.Equal(body, await client.GetStringAsync($"/ops/quarantine/{id}/body"));
     }
 }

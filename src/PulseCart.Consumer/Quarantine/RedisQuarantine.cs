@@ -169,6 +169,15 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
             var transaction = database.CreateTransaction();
             transaction.AddCondition(Condition.HashEqual(Entries, id, metadata));
             _ = transaction.HashSetAsync(Entries, id, Serialize(changed));
+            if (!entry.Body.IsEmpty)
+            {
+                // Read without the bodies' hash, an entry has a body only when an earlier version kept it inside the
+                // metadata, which is rewritten without it: the body moves to where this version keeps and counts bodies.
+                transaction.AddCondition(Condition.HashNotExists(Bodies, id));
+                _ = transaction.HashSetAsync(Bodies, id, entry.Body.ToArray());
+                _ = transaction.StringIncrementAsync(TotalBytes, entry.Body.Length);
+            }
+
             if (editChanged)
             {
                 _ = transaction.HashSetAsync(Edited, id, changed.EditedBody);
