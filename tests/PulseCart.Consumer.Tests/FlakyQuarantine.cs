@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using PulseCart.Consumer.Quarantine;
 using StackExchange.Redis;
@@ -5,8 +6,9 @@ using StackExchange.Redis;
 namespace PulseCart.Consumer.Tests;
 
 /// <summary>
-/// The in-memory quarantine, made to fail as the Redis one does while Redis is down: adding entries
-/// (<see cref="AddsFail"/>) or changing them (<see cref="UpdatesFail"/>). Reads always work.
+/// The in-memory quarantine, made to misbehave as the Redis one can: failing while Redis is down, to add entries
+/// (<see cref="AddsFail"/>) or change them (<see cref="UpdatesFail"/>); or scanning an entry twice
+/// (<see cref="ScansTwice"/>), as its scan by position does when entries are added meanwhile. Reads always work.
 /// </summary>
 public sealed class FlakyQuarantine(IOptions<QuarantineOptions> options) : IQuarantine
 {
@@ -16,13 +18,25 @@ public sealed class FlakyQuarantine(IOptions<QuarantineOptions> options) : IQuar
 
     public volatile bool UpdatesFail;
 
+    public volatile bool ScansTwice;
+
     public Task AddAsync(QuarantineEntry entry, CancellationToken cancellationToken = default) =>
         AddsFail ? throw Down() : _inner.AddAsync(entry, cancellationToken);
 
     public Task<IReadOnlyList<QuarantineEntry>> ListAsync(int offset, int limit, CancellationToken cancellationToken = default) =>
         _inner.ListAsync(offset, limit, cancellationToken);
 
-    public IAsyncEnumerable<QuarantineEntry> ScanAsync(CancellationToken cancellationToken = default) => _inner.ScanAsync(cancellationToken);
+    public async IAsyncEnumerable<QuarantineEntry> ScanAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var entry in _inner.ScanAsync(cancellationToken))
+        {
+            yield return entry;
+            if (ScansTwice)
+            {
+                yield return entry;
+            }
+        }
+    }
 
     public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
 

@@ -63,6 +63,28 @@ public sealed class QuarantineBoundsTests
         Assert.StartsWith("failed part-way", audited.GetProperty("outcome").GetString());
     }
 
+    [Fact]
+    public async Task ABulkJobCountsEachEntryOnceThoughTheScanMetItTwice()
+    {
+        var sink = new SwitchedSink();
+        await using var consumer = new ConsumerFactory(services: services => services
+            .AddSingleton<IMessageSender>(sink)
+            .AddSingleton<FlakyQuarantine>()
+            .AddSingleton<Quarantine.IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
+        var client = consumer.CreateClient();
+        var order = Push.NewId("o");
+        Assert.Equal("quarantined", (await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"))).Outcome());
+
+        sink.Release();
+        consumer.Services.GetRequiredService<FlakyQuarantine>().ScansTwice = true;
+        var job = await client.BulkAsync("replay", new { order_id = order });
+
+        Assert.Equal(1, job.GetProperty("total").GetInt32());
+        Assert.Equal(1, job.GetProperty("counts").GetProperty("processed").GetInt32());
+        Assert.Equal(0, job.GetProperty("counts").GetProperty("already_replayed").GetInt32());
+        Assert.Equal(1, sink.Sent);
+    }
+
     /// <summary>A messaging service that refuses every message until held or released, then holds or takes them.</summary>
     private sealed class SwitchedSink : IMessageSender
     {

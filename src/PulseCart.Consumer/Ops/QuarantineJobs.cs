@@ -99,7 +99,8 @@ public sealed class QuarantineJobs(
         string? error = null;
         try
         {
-            var ids = new List<string>();
+            // A set: the Redis store scans by position, so an entry quarantined meanwhile can show one already scanned again.
+            var ids = new HashSet<string>(StringComparer.Ordinal);
             await foreach (var entry in quarantine.ScanAsync(stopping))
             {
                 if (job.Selection.Matches(entry))
