@@ -12,10 +12,8 @@ public sealed class QuarantineBoundsTests
     public async Task OneBulkJobRunsAtATimeAndAFilterLongerThanAnyValueIsRefused()
     {
         var sink = new SwitchedSink();
-        await using var consumer = new ConsumerFactory(services: services => services.AddSingleton<IMessageSender>(sink));
-        var client = consumer.CreateClient();
-        var order = Push.NewId("o");
-        Assert.Equal("quarantined", (await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"))).Outcome());
+        var (consumer, client, quarantine, order) = await WithQuarantinedOrderAsync(sink);
+        await using var stopped = consumer;
 
         // The replay reaches the messaging service, which holds it: the job runs until it answers.
         sink.Hold();
@@ -43,18 +41,13 @@ public sealed class QuarantineBoundsTests
     public async Task AReplayWhoseMarkCannotBeStoredIsAuditedAsFailedPartWay()
     {
         var sink = new SwitchedSink();
-        await using var consumer = new ConsumerFactory(services: services => services
-            .AddSingleton<IMessageSender>(sink)
-            .AddSingleton<FlakyQuarantine>()
-            .AddSingleton<Quarantine.IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
-        var client = consumer.CreateClient();
-        var order = Push.NewId("o");
-        Assert.Equal("quarantined", (await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"))).Outcome());
+        var (consumer, client, quarantine, order) = await WithQuarantinedOrderAsync(sink);
+        await using var stopped = consumer;
         var id = (await client.EntriesAsync($"order_id={order}")).Single().GetProperty("id").GetString()!;
 
         // The confirmation goes out; Redis fails before the entry is marked replayed.
         sink.Release();
-        consumer.Services.GetRequiredService<FlakyQuarantine>().UpdatesFail = true;
+        quarantine.UpdatesFail = true;
         using var replayed = await client.PostAsync($"/ops/quarantine/{id}/replay", null);
 
         Assert.Equal(HttpStatusCode.InternalServerError, replayed.StatusCode);
@@ -67,22 +60,30 @@ public sealed class QuarantineBoundsTests
     public async Task ABulkJobCountsEachEntryOnceThoughTheScanMetItTwice()
     {
         var sink = new SwitchedSink();
-        await using var consumer = new ConsumerFactory(services: services => services
-            .AddSingleton<IMessageSender>(sink)
-            .AddSingleton<FlakyQuarantine>()
-            .AddSingleton<Quarantine.IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
-        var client = consumer.CreateClient();
-        var order = Push.NewId("o");
-        Assert.Equal("quarantined", (await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"))).Outcome());
+        var (consumer, client, quarantine, order) = await WithQuarantinedOrderAsync(sink);
+        await using var stopped = consumer;
 
         sink.Release();
-        consumer.Services.GetRequiredService<FlakyQuarantine>().ScansTwice = true;
+        quarantine.ScansTwice = true;
         var job = await client.BulkAsync("replay", new { order_id = order });
 
         Assert.Equal(1, job.GetProperty("total").GetInt32());
         Assert.Equal(1, job.GetProperty("counts").GetProperty("processed").GetInt32());
         Assert.Equal(0, job.GetProperty("counts").GetProperty("already_replayed").GetInt32());
         Assert.Equal(1, sink.Sent);
+    }
+
+    /// <summary>A consumer whose quarantine can misbehave, holding one order whose confirmation the messaging service refused.</summary>
+    private static async Task<(ConsumerFactory Consumer, HttpClient Client, FlakyQuarantine Quarantine, string Order)> WithQuarantinedOrderAsync(SwitchedSink sink)
+    {
+        var consumer = new ConsumerFactory(services: services => services
+            .AddSingleton<IMessageSender>(sink)
+            .AddSingleton<FlakyQuarantine>()
+            .AddSingleton<Quarantine.IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
+        var client = consumer.CreateClient();
+        var order = Push.NewId("o");
+        Assert.Equal("quarantined", (await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"))).Outcome());
+        return (consumer, client, consumer.Services.GetRequiredService<FlakyQuarantine>(), order);
     }
 
     /// <summary>A messaging service that refuses every message until held or released, then holds or takes them.</summary>

@@ -28,24 +28,15 @@ public sealed class ReminderOutageTests
                 .AddSingleton<IIncomingGrainCallFilter>(redis)
                 .AddSingleton<FlakyQuarantine>()
                 .AddSingleton<IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
-        var client = consumer.CreateClient();
-        var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
-        async Task AdvanceAsync(TimeSpan by)
-        {
-            clock.Advance(by);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            await emulator.WhenIdleAsync(timeout.Token);
-        }
-
-        var (cart, user) = (Push.NewId("c"), Push.NewId("u"));
-        Assert.Equal("processed", (await client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, user, clock.GetUtcNow()))).Outcome());
+        var (client, cart, advance) = await AbandonedCartAsync(consumer, clock);
         var reminderId = (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
 
         // Both of the queue's attempts meet Redis down; the second is the last.
         var quarantine = consumer.Services.GetRequiredService<FlakyQuarantine>();
         (redis.Down, quarantine.AddsFail) = (true, true);
-        await AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
-        await AdvanceAsync(TimeSpan.FromSeconds(10));
+        await advance(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+        await advance(TimeSpan.FromSeconds(10));
+        var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
         var own = emulator.Attempts.Where(attempt => attempt.TaskName.EndsWith("/" + reminderId, StringComparison.Ordinal)).ToList();
         Assert.Equal([503, 204], own.Select(attempt => attempt.StatusCode ?? 0));
 
@@ -55,7 +46,7 @@ public sealed class ReminderOutageTests
         Assert.Empty(consumer.SentWithKey(MessageTemplates.CartAbandonmentReminderKey(reminderId)));
 
         (redis.Down, quarantine.AddsFail) = (false, false);
-        await AdvanceAsync(TimeSpan.FromSeconds(10));
+        await advance(TimeSpan.FromSeconds(10));
 
         Assert.Single(consumer.SentWithKey(MessageTemplates.CartAbandonmentReminderKey(reminderId)));
         Assert.Equal("sent", (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("status").GetString());
@@ -69,35 +60,43 @@ public sealed class ReminderOutageTests
         var sink = new SinkDown();
         await using var consumer = new ConsumerFactory(
             services: services => services.AddSingleton<TimeProvider>(clock).AddSingleton<IMessageSender>(sink));
-        var client = consumer.CreateClient();
-        var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
-        async Task AdvanceAsync(TimeSpan by)
-        {
-            clock.Advance(by);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            await emulator.WhenIdleAsync(timeout.Token);
-        }
-
-        var (cart, user) = (Push.NewId("c"), Push.NewId("u"));
-        Assert.Equal("processed", (await client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, user, clock.GetUtcNow()))).Outcome());
+        var (client, cart, advance) = await AbandonedCartAsync(consumer, clock);
 
         // The queue's backoff (10, 20, 40, 80, 160, 240, 300 s): the callbacks at 1, 11 and 31 s past due try to send;
         // the one at 71 s is past due by more than a minute and waits for news until 191 s; 311 and 551 s send again.
-        await AdvanceAsync(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+        await advance(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
         foreach (var step in new[] { 10, 20, 40, 80, 160, 240 })
         {
-            await AdvanceAsync(TimeSpan.FromSeconds(step));
+            await advance(TimeSpan.FromSeconds(step));
         }
 
         Assert.Equal(5, sink.Calls);
 
         // Idle carts are collected between two callbacks (every 3 minutes; the backoff is now 5): the cart that waited
         // must still be there, or the next callback would wait again instead of sending.
-        await AdvanceAsync(TimeSpan.FromSeconds(200));
+        await advance(TimeSpan.FromSeconds(200));
         await consumer.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
-        await AdvanceAsync(TimeSpan.FromSeconds(100));
+        await advance(TimeSpan.FromSeconds(100));
 
         Assert.Equal(6, sink.Calls);
+    }
+
+    /// <summary>
+    /// A cart abandoned now on the consumer's fake clock, and how to move that clock: each move waits until the queue's
+    /// callbacks due by then are answered.
+    /// </summary>
+    private static async Task<(HttpClient Client, string Cart, Func<TimeSpan, Task> Advance)> AbandonedCartAsync(ConsumerFactory consumer, FakeTimeProvider clock)
+    {
+        var client = consumer.CreateClient();
+        var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
+        var (cart, user) = (Push.NewId("c"), Push.NewId("u"));
+        Assert.Equal("processed", (await client.PushAsync(Push.CartAbandoned(Push.NewId("e"), cart, user, clock.GetUtcNow()))).Outcome());
+        return (client, cart, async by =>
+        {
+            clock.Advance(by);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await emulator.WhenIdleAsync(timeout.Token);
+        });
     }
 
     /// <summary>A messaging service that is down: every send fails as one a retry could get through.</summary>
