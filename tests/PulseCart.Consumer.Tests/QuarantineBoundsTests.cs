@@ -12,7 +12,7 @@ public sealed class QuarantineBoundsTests
     public async Task OneBulkJobRunsAtATimeAndAFilterLongerThanAnyValueIsRefused()
     {
         var sink = new SwitchedSink();
-        var (consumer, client, quarantine, order) = await WithQuarantinedOrderAsync(sink);
+        var (consumer, client, _, order) = await WithQuarantinedOrderAsync(sink);
         await using var stopped = consumer;
 
         // The replay reaches the messaging service, which holds it: the job runs until it answers.

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using PulseCart.Consumer.Quarantine;
 using PulseCart.Emulators.CloudTasks;
