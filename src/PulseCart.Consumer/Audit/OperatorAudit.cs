@@ -19,6 +19,23 @@ public sealed class OperatorAudit(IAuditLog log, TimeProvider time, ILogger<Oper
     public static string Who(ClaimsPrincipal user) =>
         user.Identity is { IsAuthenticated: true, Name: { Length: > 0 } name } ? name : DevelopmentLoopback;
 
+    /// <summary>
+    /// Runs an operator's action; if it throws, records it as failed part-way, with <paramref name="mayHave"/> saying
+    /// what it may have done already, before the error goes on to the caller.
+    /// </summary>
+    public async Task<T> RecordIfFailedAsync<T>(string who, string action, string target, string mayHave, Func<Task<T>> act)
+    {
+        try
+        {
+            return await act();
+        }
+        catch (Exception exception)
+        {
+            await RecordAsync(who, action, target, $"failed part-way, {mayHave}: {exception.GetType().Name}: {exception.Message}");
+            throw;
+        }
+    }
+
     public async Task<AuditEntry> RecordAsync(string who, string action, string target, string outcome)
     {
         var entry = new AuditEntry(Guid.CreateVersion7().ToString("N"), time.GetUtcNow(), who, action, target, outcome);

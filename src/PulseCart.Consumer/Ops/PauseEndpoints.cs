@@ -57,7 +57,7 @@ public static class PauseEndpoints
         var who = OperatorAudit.Who(http.User);
 
         // Not cancelled with the request: a part done must be recorded as done.
-        var outcome = await AuditedIfFailedAsync(audit, who, "pause", pause, () => pause.PauseAsync(who, CancellationToken.None));
+        var outcome = await audit.RecordIfFailedAsync(who, "pause", Target(pause), ReadTheSwitch, () => pause.PauseAsync(who, CancellationToken.None));
         var result = outcome switch
         {
             { Paused: false } => $"refused, nothing held: {Describe(outcome.State)}",
@@ -75,7 +75,7 @@ public static class PauseEndpoints
     public static async Task<Results<Ok<PauseView>, JsonHttpResult<PauseView>>> ResumeAsync(PauseSwitch pause, OperatorAudit audit, HttpContext http)
     {
         var who = OperatorAudit.Who(http.User);
-        var outcome = await AuditedIfFailedAsync(audit, who, "resume", pause, () => pause.ResumeAsync(who, CancellationToken.None));
+        var outcome = await audit.RecordIfFailedAsync(who, "resume", Target(pause), ReadTheSwitch, () => pause.ResumeAsync(who, CancellationToken.None));
         var result = outcome switch
         {
             { State: null, Done: [var only] } when only.StartsWith("not paused", StringComparison.Ordinal) => only,
@@ -87,19 +87,7 @@ public static class PauseEndpoints
     }
 
     // An action that failed part-way may already have changed the subscription or the queue: the audit says so.
-    private static async Task<PauseOutcome> AuditedIfFailedAsync(
-        OperatorAudit audit, string who, string action, PauseSwitch pause, Func<Task<PauseOutcome>> act)
-    {
-        try
-        {
-            return await act();
-        }
-        catch (Exception exception)
-        {
-            await audit.RecordAsync(who, action, Target(pause), $"failed part-way, read the switch before acting again: {exception.GetType().Name}: {exception.Message}");
-            throw;
-        }
-    }
+    private const string ReadTheSwitch = "read the switch before acting again";
 
     private static Results<Ok<PauseView>, JsonHttpResult<PauseView>> Answer(PauseSwitch pause, PauseOutcome outcome)
     {

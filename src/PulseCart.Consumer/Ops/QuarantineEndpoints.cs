@@ -92,7 +92,7 @@ public static class QuarantineEndpoints
         string id, QuarantineActions actions, OperatorAudit audit, HttpContext http, CancellationToken cancellationToken)
     {
         var who = OperatorAudit.Who(http.User);
-        var attempt = await AuditedIfFailedAsync(audit, who, "replay", id, () => actions.ReplayAsync(id, who, cancellationToken));
+        var attempt = await audit.RecordIfFailedAsync(who, "replay", EntryTarget(id), MayHaveActed, () => actions.ReplayAsync(id, who, cancellationToken));
         await audit.RecordAsync(who, "replay", EntryTarget(id), Describe(attempt));
         return Answer(id, attempt, edited: false);
     }
@@ -102,7 +102,7 @@ public static class QuarantineEndpoints
         string id, QuarantineActions actions, OperatorAudit audit, HttpContext http, CancellationToken cancellationToken)
     {
         var who = OperatorAudit.Who(http.User);
-        var (entry, outcome) = await AuditedIfFailedAsync(audit, who, "discard", id, () => actions.DiscardAsync(id, who, cancellationToken));
+        var (entry, outcome) = await audit.RecordIfFailedAsync(who, "discard", EntryTarget(id), MayHaveActed, () => actions.DiscardAsync(id, who, cancellationToken));
         if (entry is null)
         {
             return TypedResults.NotFound();
@@ -132,7 +132,7 @@ public static class QuarantineEndpoints
         }
 
         var who = OperatorAudit.Who(http.User);
-        var (entry, attempt) = await AuditedIfFailedAsync(audit, who, "edit_replay", id, () => actions.EditAndReplayAsync(id, body.Value, who, cancellationToken));
+        var (entry, attempt) = await audit.RecordIfFailedAsync(who, "edit_replay", EntryTarget(id), MayHaveActed, () => actions.EditAndReplayAsync(id, body.Value, who, cancellationToken));
         if (entry is null)
         {
             return TypedResults.NotFound();
@@ -193,20 +193,8 @@ public static class QuarantineEndpoints
     // Entry ids are 32 characters; whatever else a URL names, the audit keeps only its start.
     private static string EntryTarget(string id) => $"quarantine entry {ShownText.Cut(id, 64)}";
 
-    // An action that failed part-way (storage gone after the message went out, say) may have sent or changed something: the
-    // audit says so before the error is answered.
-    private static async Task<T> AuditedIfFailedAsync<T>(OperatorAudit audit, string who, string action, string id, Func<Task<T>> act)
-    {
-        try
-        {
-            return await act();
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            await audit.RecordAsync(who, action, EntryTarget(id), $"failed part-way, the entry may have been sent or changed: {exception.GetType().Name}: {exception.Message}");
-            throw;
-        }
-    }
+    // An action that failed part-way (storage gone after the message went out, say) may have sent or changed something.
+    private const string MayHaveActed = "the entry may have been sent or changed";
 
     private static string Describe(ReplayAttempt attempt) => attempt.Verdict switch
     {

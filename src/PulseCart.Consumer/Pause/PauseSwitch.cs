@@ -213,30 +213,21 @@ public sealed class PauseSwitch(
             return;
         }
 
+        // As a resume gives them back; each part says what it did or why it could not.
+        var done = new List<string>();
         if (detached && now?.Pushes is not { Held: true })
         {
-            try
-            {
-                await subscription.ModifyPushConfigAsync(Parser.Parse<PushConfig>(heldFor.SavedPushConfig), cancellationToken);
-                logger.LogWarning("Deliveries were resumed while this instance started: restored the push config of {Subscription} again", subscription.Name);
-            }
-            catch (PubSubException exception)
-            {
-                logger.LogError("Deliveries were resumed while this instance started, and subscription {Subscription} could not be given its push config back: {Reason}", subscription.Name, exception.Message);
-            }
+            await ReleasePushesAsync(heldFor, done, cancellationToken);
         }
 
         if (paused && now?.Reminders is not { Held: true })
         {
-            try
-            {
-                await queue.ResumeAsync(cancellationToken);
-                logger.LogWarning("Deliveries were resumed while this instance started: resumed queue {Queue} again", Queue);
-            }
-            catch (CloudTasksException exception)
-            {
-                logger.LogError("Deliveries were resumed while this instance started, and queue {Queue} could not be resumed: {Reason}", Queue, exception.Message);
-            }
+            await ReleaseRemindersAsync(heldFor, done, cancellationToken);
+        }
+
+        if (done.Count > 0)
+        {
+            logger.LogWarning("Deliveries were resumed while this instance started; it gave back what it had held again: {Done}", string.Join("; ", done));
         }
     }
 
