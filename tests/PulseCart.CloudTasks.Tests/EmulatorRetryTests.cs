@@ -134,6 +134,42 @@ public sealed class EmulatorRetryTests
         Assert.Null(second.Header("X-CloudTasks-TaskPreviousResponse"));
     }
 
+    [Fact]
+    public async Task ARetryWaitsForItsBackoffEvenWhenTheDispatcherListedTheTaskWhileItsAttemptRan()
+    {
+        // A store that hands back one list of due tasks late: after the attempt it listed as due has failed, stored its
+        // retry for later and left the in-flight set. The dispatcher must not send that retry now.
+        var store = new LateDueListStore();
+        await using var scenario = await Scenario.StartAsync(
+            Queue(minBackoff: "00:00:10", maxBackoff: "00:05:00", maxDoublings: 3),
+            emulatorServices: services => services.AddSingleton<ICloudTaskStore>(store));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        scenario.Handler.Respond = number => number == 0 ? new Reply(500, HoldUntil: release.Task) : new Reply(200);
+        var failing = await scenario.ScheduleAsync(Scenario.NewId(), TimeSpan.Zero);
+        await scenario.Handler.NextAsync();
+
+        var queue = scenario.Emulator.Emulator.Queues[Scenario.QueueName];
+        store.BeforeNextDueListReturns = async () =>
+        {
+            release.SetResult();
+            while (queue.InFlight.ContainsKey(failing))
+            {
+                await Task.Delay(1);
+            }
+        };
+
+        // A second task wakes the dispatcher while the first attempt is held: it lists both as due.
+        await scenario.ScheduleAsync(Scenario.NewId(), TimeSpan.Zero);
+        await scenario.IdleAsync();
+        Assert.Null(store.BeforeNextDueListReturns);
+        Assert.Equal(2, scenario.Handler.Received.Count);
+        Assert.Equal(1, (await scenario.GetTaskJsonAsync(failing)).GetProperty("dispatchCount").GetInt32());
+
+        await scenario.AdvanceAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(3, scenario.Handler.Received.Count);
+        Assert.Equal("1", scenario.Handler.Received[^1].Header("X-CloudTasks-TaskRetryCount"));
+    }
+
     private static Dictionary<string, string?> Queue(string minBackoff, string maxBackoff, int maxDoublings, int maxAttempts = 100) => new()
     {
         ["PulseCart:Emulators:CloudTasks:Queues:0:Name"] = Scenario.QueueName,
@@ -183,5 +219,39 @@ public sealed class EmulatorRetryTests
         }
 
         public void Dispose() => _listener.Dispose();
+    }
+
+    /// <summary>The in-memory store, except that it can run a step before handing back its next list of due tasks.</summary>
+    private sealed class LateDueListStore : ICloudTaskStore
+    {
+        private readonly InMemoryCloudTaskStore _inner = new();
+
+        public Func<Task>? BeforeNextDueListReturns { get; set; }
+
+        public async ValueTask<IReadOnlyList<string>> DueAsync(string queue, DateTimeOffset now, int limit)
+        {
+            var due = await _inner.DueAsync(queue, now, limit);
+            if (due.Count > 0 && BeforeNextDueListReturns is { } step)
+            {
+                BeforeNextDueListReturns = null;
+                await step();
+            }
+
+            return due;
+        }
+
+        public ValueTask<bool> TryAddAsync(EmulatedTask task, DateTimeOffset now) => _inner.TryAddAsync(task, now);
+
+        public ValueTask<EmulatedTask?> GetAsync(string name) => _inner.GetAsync(name);
+
+        public ValueTask<IReadOnlyList<EmulatedTask>> ListAsync(string queue) => _inner.ListAsync(queue);
+
+        public ValueTask<bool> RemoveAsync(string name, DateTimeOffset now, DateTimeOffset reservedUntil) => _inner.RemoveAsync(name, now, reservedUntil);
+
+        public ValueTask PurgeAsync(string queue, DateTimeOffset now, DateTimeOffset reservedUntil) => _inner.PurgeAsync(queue, now, reservedUntil);
+
+        public ValueTask<bool> UpdateAsync(EmulatedTask task) => _inner.UpdateAsync(task);
+
+        public ValueTask<DateTimeOffset?> NextDueAfterAsync(string queue, DateTimeOffset now) => _inner.NextDueAfterAsync(queue, now);
     }
 }

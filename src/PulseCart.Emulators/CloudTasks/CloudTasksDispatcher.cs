@@ -117,8 +117,10 @@ internal sealed class CloudTasksDispatcher(
                 return null;
             }
 
+            // Read again after the list: a dispatch that ended meanwhile has left the in-flight set with its retry
+            // stored for later, and Cloud Tasks never sends a task before its schedule time.
             var task = await store.GetAsync(name).ConfigureAwait(false);
-            if (task is null)
+            if (task is null || task.ScheduleTime > now)
             {
                 continue;
             }

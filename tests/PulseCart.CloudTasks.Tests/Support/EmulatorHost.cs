@@ -38,13 +38,15 @@ public sealed class EmulatorHost : IAsyncDisposable
     public static async Task<EmulatorHost> StartAsync(
         FakeTimeProvider clock,
         IReadOnlyDictionary<string, string?>? settings = null,
-        IConnectionMultiplexer? redis = null)
+        IConnectionMultiplexer? redis = null,
+        Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
         builder.Services.AddSingleton<TimeProvider>(clock);
+        services?.Invoke(builder.Services);
         if (redis is null)
         {
             builder.Services.AddCloudTasksEmulator();

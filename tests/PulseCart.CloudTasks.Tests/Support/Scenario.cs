@@ -45,10 +45,11 @@ public sealed class Scenario : IAsyncDisposable
 
     public static async Task<Scenario> StartAsync(
         IReadOnlyDictionary<string, string?>? emulatorSettings = null,
-        IReadOnlyDictionary<string, string?>? clientSettings = null)
+        IReadOnlyDictionary<string, string?>? clientSettings = null,
+        Action<IServiceCollection>? emulatorServices = null)
     {
         var handler = await CallbackServer.StartAsync();
-        var emulator = await EmulatorHost.StartAsync(NewClock(), emulatorSettings);
+        var emulator = await EmulatorHost.StartAsync(NewClock(), emulatorSettings, services: emulatorServices);
         handler.Now = emulator.Clock.GetUtcNow;
         return new Scenario(emulator, handler, Client(emulator.CloudTasksBaseUrl, handler.BaseAddress, clientSettings));
     }
