@@ -7,7 +7,7 @@ namespace PulseCart.Consumer.Tests;
 
 /// <summary>
 /// The in-memory quarantine, made to misbehave as the Redis one can: failing while Redis is down, to add entries
-/// (<see cref="AddsFail"/>) or change them (<see cref="UpdatesFail"/>); or scanning an entry twice
+/// (<see cref="AddsFail"/>) or change them (<see cref="FailUpdatesAfter"/>); or scanning an entry twice
 /// (<see cref="ScansTwice"/>), as its scan by position does when entries are added meanwhile. Reads always work.
 /// </summary>
 public sealed class FlakyQuarantine(IOptions<QuarantineOptions> options) : IQuarantine
@@ -16,7 +16,10 @@ public sealed class FlakyQuarantine(IOptions<QuarantineOptions> options) : IQuar
 
     public volatile bool AddsFail;
 
-    public volatile bool UpdatesFail;
+    private int _updatesLeft = int.MaxValue;
+
+    /// <summary>From now on, <paramref name="updates"/> more changes are kept, then every change fails.</summary>
+    public void FailUpdatesAfter(int updates) => Volatile.Write(ref _updatesLeft, updates);
 
     public volatile bool ScansTwice;
 
@@ -41,7 +44,7 @@ public sealed class FlakyQuarantine(IOptions<QuarantineOptions> options) : IQuar
     public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
 
     public Task<QuarantineEntry?> UpdateAsync(string id, Func<QuarantineEntry, QuarantineEntry> change, CancellationToken cancellationToken = default) =>
-        UpdatesFail ? throw Down() : _inner.UpdateAsync(id, change, cancellationToken);
+        Interlocked.Decrement(ref _updatesLeft) < 0 ? throw Down() : _inner.UpdateAsync(id, change, cancellationToken);
 
     public QuarantineStats? Stats() => _inner.Stats();
 

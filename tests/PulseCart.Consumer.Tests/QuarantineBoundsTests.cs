@@ -45,9 +45,9 @@ public sealed class QuarantineBoundsTests
         await using var stopped = consumer;
         var id = (await client.EntriesAsync($"order_id={order}")).Single().GetProperty("id").GetString()!;
 
-        // The confirmation goes out; Redis fails before the entry is marked replayed.
+        // The replay's claim is kept and the confirmation goes out; Redis fails before the entry is marked replayed.
         sink.Release();
-        quarantine.UpdatesFail = true;
+        quarantine.FailUpdatesAfter(1);
         using var replayed = await client.PostAsync($"/ops/quarantine/{id}/replay", null);
 
         Assert.Equal(HttpStatusCode.InternalServerError, replayed.StatusCode);

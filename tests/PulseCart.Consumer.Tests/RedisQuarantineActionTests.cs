@@ -1,6 +1,9 @@
 using System.Net;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using PulseCart.Consumer.Quarantine;
+using PulseCart.Grains.Messaging;
 using StackExchange.Redis;
 
 namespace PulseCart.Consumer.Tests;
@@ -59,16 +62,18 @@ public sealed class RedisQuarantineActionTests(RedisFixture redis)
         Assert.Equal((1, 1, 1, 1, 0), (job.Count("processed"), job.Count("duplicate"), job.Count("stale"), job.Count("still_unusable"), job.Count("failed")));
         Assert.Equal("token", job.GetProperty("operator").GetString());
 
-        // The other silo sees the same marks, and replaying the group again from both at once sends nothing new.
+        // The other silo sees the same marks, and replaying the group again from both at once sends nothing new. (The
+        // unusable entry is replayed by each job in turn, or counted as being replayed by the other's.)
         var marked = await one.EntriesAsync($"group={selection.group}");
         Assert.Equal(3, marked.Count(e => e.GetProperty("state").GetString() == "replayed"));
         var repeats = await Task.WhenAll(one.BulkAsync("replay", selection), two.BulkAsync("replay", selection));
         Assert.All(repeats, repeat =>
         {
             Assert.Equal(3, repeat.Count("already_replayed"));
-            Assert.Equal(1, repeat.Count("still_unusable"));
+            Assert.Equal(1, repeat.Count("still_unusable") + repeat.Count("replaying"));
             Assert.Equal(0, repeat.Count("processed") + repeat.Count("duplicate"));
         });
+        Assert.Contains(repeats, repeat => repeat.Count("still_unusable") == 1);
         Assert.Single(first.SentWithKey($"order_confirmation:{fresh}").Concat(second.SentWithKey($"order_confirmation:{fresh}")));
         Assert.Single(first.SentWithKey($"order_confirmation:{again}").Concat(second.SentWithKey($"order_confirmation:{again}")));
         Assert.Empty(first.SentWithKey($"order_confirmation:{broken}").Concat(second.SentWithKey($"order_confirmation:{broken}")));
@@ -81,6 +86,103 @@ public sealed class RedisQuarantineActionTests(RedisFixture redis)
         Assert.Equal(HttpStatusCode.Conflict, (await two.ActAsync(brokenEntry.GetProperty("id").GetString()!, "replay")).StatusCode);
         var audit = await one.AuditAsync();
         Assert.Equal(4, audit.Count(e => e.GetProperty("target").GetString()!.Contains(selection.group!)));
+    }
+
+    [Fact]
+    public async Task WhileAReplayRunsNoSiloDiscardsEditsOrReplaysTheEntryAndItIsSentOnce()
+    {
+        // Both silos send through one sink that holds every message until released: the replay stays in flight
+        // wherever its grain is.
+        var sender = new HeldSender();
+        var settings = new Dictionary<string, string?> { ["PulseCart:Redis"] = redis.Server.ConnectionString };
+        await using var first = new ConsumerFactory(settings, services: services => services.AddSingleton<IMessageSender>(sender));
+        await using var second = new ConsumerFactory(settings, services: services => services.AddSingleton<IMessageSender>(sender));
+        var (one, two) = (first.CreateClient(), second.CreateClient());
+        var (order, eventId) = (Push.NewId("o-held"), Push.NewId("e"));
+        Assert.Equal("quarantined", (await one.PushAsync(Push.OrderPlaced(eventId, order, "u-1").With(e => e.Remove("user_id")))).Outcome());
+        var id = (await two.EntriesAsync($"order_id={order}")).Single().GetProperty("id").GetString()!;
+
+        var fixedBody = Push.Envelope(Push.OrderPlaced(eventId, order, "u-fixed"));
+        var editing = one.EditAsync(id, fixedBody);
+        var listed = await EventuallyAsync(async () => (await two.EntriesAsync($"order_id={order}")).Single(), entry => entry.TryGetProperty("replaying_since", out _));
+        Assert.Equal("open", listed.GetProperty("state").GetString());
+        Assert.Equal("token", listed.GetProperty("replaying_by").GetString());
+
+        // The other silo's operator is refused each action, told why; a bulk discard counts the entry as being replayed.
+        using var discard = await two.ActAsync(id, "discard");
+        Assert.Equal(HttpStatusCode.Conflict, discard.StatusCode);
+        Assert.Contains("still running", (await discard.JsonAsync()).GetProperty("reason").GetString());
+        using var edit = await two.EditAsync(id, Push.Envelope(Push.OrderPlaced(eventId, order, "u-other")));
+        Assert.Equal(HttpStatusCode.Conflict, edit.StatusCode);
+        using var replay = await two.ActAsync(id, "replay");
+        Assert.Equal(HttpStatusCode.Conflict, replay.StatusCode);
+        var bulk = await two.BulkAsync("discard", new { order_id = order });
+        Assert.Equal((1, 0), (bulk.Count("replaying"), bulk.Count("discarded")));
+        Assert.Equal(fixedBody, await two.GetStringAsync($"/ops/quarantine/{id}/edited-body"));
+
+        sender.Release();
+        using var edited = await editing;
+        Assert.Equal(HttpStatusCode.OK, edited.StatusCode);
+        Assert.Equal("processed", (await edited.JsonAsync()).GetProperty("outcome").GetString());
+
+        var entry = (await two.EntriesAsync($"order_id={order}")).Single();
+        Assert.Equal("replayed", entry.GetProperty("state").GetString());
+        Assert.False(entry.TryGetProperty("replaying_since", out _));
+        Assert.False(entry.TryGetProperty("discarded_at", out _));
+        Assert.Equal(1, sender.Sent);
+    }
+
+    [Fact]
+    public async Task AReplayClaimLeftByASiloThatStoppedHoldsForTenMinutesThenLapses()
+    {
+        await using var consumer = new ConsumerFactory(new Dictionary<string, string?> { ["PulseCart:Redis"] = redis.Server.ConnectionString });
+        var client = consumer.CreateClient();
+
+        // Two entries a stopped silo was replaying: one a minute ago, one eleven minutes ago.
+        var (recent, lapsed) = (Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"));
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString))
+        {
+            var database = connection.GetDatabase();
+            foreach (var (id, since) in new[] { (recent, TimeSpan.FromMinutes(1)), (lapsed, TimeSpan.FromMinutes(11)) })
+            {
+                var metadata = new JsonObject
+                {
+                    ["id"] = id,
+                    ["received_at"] = DateTimeOffset.UtcNow.AddHours(-1).ToString("O"),
+                    ["source"] = "push",
+                    ["reason"] = "message.data is not valid base64",
+                    ["replaying_since"] = DateTimeOffset.UtcNow.Subtract(since).ToString("O"),
+                    ["replaying_by"] = "stopped-silo-operator",
+                };
+                await database.HashSetAsync(RedisQuarantine.Entries, id, metadata.ToJsonString());
+                await database.HashSetAsync(RedisQuarantine.Bodies, id, """{"message":{"data":"%%%"}}""");
+                await database.ListLeftPushAsync(RedisQuarantine.Order, id);
+            }
+        }
+
+        using var refused = await client.ActAsync(recent, "discard");
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("stopped-silo-operator", (await refused.JsonAsync()).GetProperty("reason").GetString());
+
+        using var discarded = await client.ActAsync(lapsed, "discard");
+        Assert.Equal(HttpStatusCode.OK, discarded.StatusCode);
+        var listing = (await client.QuarantinedAsync()).Single(e => e.GetProperty("id").GetString() == lapsed);
+        Assert.False(listing.TryGetProperty("replaying_since", out _));
+    }
+
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var value = await read();
+            if (done(value) || clock.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                return value;
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     [Fact]

@@ -116,13 +116,14 @@ public static class OperatorPage
             const cell = $(`actions-${id}`);
             cell.textContent = 'replaying…';
             const { response, body } = await post(`/ops/quarantine/${encodeURIComponent(id)}/replay`);
-            cell.textContent = response.ok ? `replayed: ${body.outcome}${body.already_replayed ? ' (before: nothing sent now)' : ''}` : `still unusable: ${body.reason ?? body.detail ?? response.status}`;
+            cell.textContent = response.ok ? `replayed: ${body.outcome}${body.already_replayed ? ' (before: nothing sent now)' : ''}`
+              : response.status === 422 ? `still unusable: ${body.reason}` : `not replayed: ${body.reason ?? body.detail ?? response.status}`;
             refresh();
           }
           async function discard(id) {
             const cell = $(`actions-${id}`);
             const { response, body } = await post(`/ops/quarantine/${encodeURIComponent(id)}/discard`);
-            cell.textContent = response.ok ? `discarded by ${body.discarded_by}` : `not discarded (${response.status})`;
+            cell.textContent = response.ok ? `discarded by ${body.discarded_by}` : `not discarded: ${body.reason ?? response.status}`;
             refresh();
           }
           async function startJob(action, selection) {
@@ -132,7 +133,7 @@ public static class OperatorPage
             while (true) {
               const c = job.counts;
               const parts = [['processed', c.processed], ['duplicate', c.duplicate], ['stale', c.stale], ['ignored', c.ignored], ['still unusable', c.still_unusable], ['failed', c.failed],
-                ['already replayed', c.already_replayed], ['discarded', c.discarded], ['already discarded', c.already_discarded], ['gone', c.gone]]
+                ['already replayed', c.already_replayed], ['discarded', c.discarded], ['already discarded', c.already_discarded], ['gone', c.gone], ['replaying elsewhere', c.replaying]]
                 .filter(([, n]) => n > 0).map(([name, n]) => `${name} ${n}`).join(', ');
               $('job').textContent = `${job.action} of ${job.selection}: ${job.state}, ${job.done} of ${job.total ?? '…'}${parts ? ' — ' + parts : ''}${job.error ? ' — ' + job.error : ''}`;
               if (job.state !== 'running') break;
@@ -179,7 +180,10 @@ public static class OperatorPage
               body = JSON.stringify(editing.envelope);
             }
             const { response, body: result } = await post(`/ops/quarantine/${encodeURIComponent(editing.id)}/edit`, body, 'text/plain; charset=utf-8');
-            $('editor-result').textContent = response.ok ? `saved and replayed: ${result.outcome}` : `saved; still unusable: ${result.reason ?? result.detail ?? response.status}`;
+            $('editor-result').textContent = response.ok ? `saved and replayed: ${result.outcome}`
+              : response.status === 422 ? `saved; still unusable: ${result.reason}`
+              : response.status === 503 ? `saved; the replay failed, try again: ${result.detail}`
+              : `not saved: ${result.reason ?? result.detail ?? response.status}`;
             if (response.ok) { editing = null; $('editor').style.display = 'none'; }
             refresh(true);
           }
@@ -194,7 +198,8 @@ public static class OperatorPage
             if (q.replayed_at) return `<span class="state-replayed">replayed: ${text(q.replay_outcome)}</span><div class="muted">by ${text(q.replayed_by)}</div>`;
             if (q.discarded_at) return `<span class="state-discarded">discarded by ${text(q.discarded_by)}</span>`;
             return `<button data-replay="${text(q.id)}">Replay</button><button data-discard="${text(q.id)}">Discard</button><button data-edit="${text(q.id)}" data-edited="${q.edited_at ? '1' : ''}">Edit</button>`
-              + (q.edited_at ? `<div class="muted">edited by ${text(q.edited_by)} (<a href="/ops/quarantine/${encodeURIComponent(q.id)}/edited-body">edited body</a>)</div>` : '');
+              + (q.edited_at ? `<div class="muted">edited by ${text(q.edited_by)} (<a href="/ops/quarantine/${encodeURIComponent(q.id)}/edited-body">edited body</a>)</div>` : '')
+              + (q.replaying_since ? `<div class="muted">being replayed by ${text(q.replaying_by)} since ${when(q.replaying_since)}</div>` : '');
           }
           function renderPause(p) {
             document.body.classList.toggle('paused', p.paused);

@@ -17,6 +17,7 @@ public enum EntryOutcome
     Discarded,
     AlreadyDiscarded,
     Gone,
+    Replaying,
 }
 
 /// <summary>One entry's replay: the verdict, the outcome the push or reminder path named, and why it is still unusable.</summary>
@@ -31,30 +32,93 @@ public readonly record struct ReplayAttempt(EntryOutcome Verdict, string Outcome
 /// discard it, edit it and replay. Bulk actions and the single-entry endpoints both come here. A replay goes through
 /// the push path (or the reminder path) exactly as a delivery would, so its dedup guarantees that nothing is sent
 /// twice; on top of that an entry that was replayed for good is never sent again, and a discarded one never at all.
+/// A replay claims the entry in the store while it runs, so that no operator on any silo discards it, edits it or
+/// replays it again until it has ended (<see cref="EntryOutcome.Replaying"/>).
 /// </summary>
 public sealed class QuarantineActions(IQuarantine quarantine, PushHandler pushes, ReminderCallbackHandler reminders, TimeProvider time)
 {
-    public async Task<ReplayAttempt> ReplayAsync(string id, string who, CancellationToken cancellationToken)
+    private static readonly ReplayAttempt Gone = new(EntryOutcome.Gone, "gone");
+
+    public Task<ReplayAttempt> ReplayAsync(string id, string who, CancellationToken cancellationToken) =>
+        ClaimAndReplayAsync(id, who, edit: null, cancellationToken);
+
+    /// <summary>
+    /// Keeps <paramref name="body"/> beside the original as the body to replay, then replays it. Refused, with nothing
+    /// kept, for an entry replayed for good, discarded, or being replayed: the attempt says which.
+    /// </summary>
+    public Task<ReplayAttempt> EditAndReplayAsync(string id, ReadOnlyMemory<byte> body, string who, CancellationToken cancellationToken) =>
+        ClaimAndReplayAsync(id, who, body, cancellationToken);
+
+    /// <summary>
+    /// Marks the entry discarded (it stays, for the record): <see cref="EntryOutcome.Discarded"/>, or why not
+    /// (<see cref="EntryOutcome.AlreadyDiscarded"/>, <see cref="EntryOutcome.AlreadyReplayed"/>,
+    /// <see cref="EntryOutcome.Replaying"/>), or <see cref="EntryOutcome.Gone"/>.
+    /// </summary>
+    public async Task<(QuarantineEntry? Entry, ReplayAttempt Outcome)> DiscardAsync(string id, string who, CancellationToken cancellationToken)
     {
-        if (await quarantine.GetAsync(id, cancellationToken) is not { } entry)
+        var now = time.GetUtcNow();
+        ReplayAttempt? refused = null;
+        var entry = await quarantine.UpdateAsync(id, current =>
         {
-            return new ReplayAttempt(EntryOutcome.Gone, "gone");
+            refused = Refusal(current, now);
+            return refused is null ? current with { DiscardedAt = now, DiscardedBy = who } : current;
+        }, cancellationToken);
+        return (entry, entry is null ? Gone : refused ?? new ReplayAttempt(EntryOutcome.Discarded, "discarded"));
+    }
+
+    private async Task<ReplayAttempt> ClaimAndReplayAsync(string id, string who, ReadOnlyMemory<byte>? edit, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        ReplayAttempt? refused = null;
+        var claimed = await quarantine.UpdateAsync(id, current =>
+        {
+            refused = Refusal(current, now);
+            if (refused is not null)
+            {
+                return current;
+            }
+
+            var claim = current with { ReplayingSince = now, ReplayingBy = who };
+            return edit is { } body ? claim with { EditedAt = now, EditedBy = who, EditedBody = body.ToArray() } : claim;
+        }, cancellationToken);
+        if (claimed is null)
+        {
+            return Gone;
         }
 
-        if (entry.ReplayedAt is not null)
+        if (refused is { } refusal)
         {
-            return new ReplayAttempt(EntryOutcome.AlreadyReplayed, entry.ReplayOutcome ?? "replayed");
+            return refusal;
         }
 
-        if (entry.DiscardedAt is not null)
-        {
-            return new ReplayAttempt(EntryOutcome.AlreadyDiscarded, "discarded", $"discarded by {entry.DiscardedBy} at {entry.DiscardedAt:O}");
-        }
-
-        ReplayAttempt attempt;
+        var attempt = new ReplayAttempt(EntryOutcome.Failed, "failed", "the replay was cancelled");
         try
         {
-            attempt = entry.Source == "task"
+            // The bodies as kept: under the claim no one else edits them.
+            attempt = await quarantine.GetAsync(id, cancellationToken) is { } entry ? await SendAsync(entry, cancellationToken) : Gone;
+        }
+        finally
+        {
+            // The first outcome recorded stays (a claim that lapsed mid-replay lets a second replay through dedup).
+            await quarantine.UpdateAsync(id, current =>
+            {
+                var released = current.ReplayingSince == now && current.ReplayingBy == who
+                    ? current with { ReplayingSince = null, ReplayingBy = null }
+                    : current;
+                return attempt.Took && released.ReplayedAt is null
+                    ? released with { ReplayedAt = time.GetUtcNow(), ReplayOutcome = attempt.Outcome, ReplayedBy = who }
+                    : released;
+            }, CancellationToken.None);
+        }
+
+        return attempt;
+    }
+
+    private async Task<ReplayAttempt> SendAsync(QuarantineEntry entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return entry.Source == "task"
                 ? FromReminder(await reminders.ReplayAsync(entry.BodyToReplay, cancellationToken))
                 : FromPush(await pushes.ReplayAsync(entry.BodyToReplay, entry.Signature, cancellationToken));
         }
@@ -63,55 +127,14 @@ public sealed class QuarantineActions(IQuarantine quarantine, PushHandler pushes
             // The replay paths quarantine nothing and throw only what a retry can get past.
             return new ReplayAttempt(EntryOutcome.Failed, "failed", $"transient failure, try again: {exception.GetType().Name}");
         }
-
-        if (attempt.Took)
-        {
-            // Two operators replaying at once both went through dedup; the first outcome recorded stays.
-            await quarantine.UpdateAsync(id, current => current.ReplayedAt is null
-                ? current with { ReplayedAt = time.GetUtcNow(), ReplayOutcome = attempt.Outcome, ReplayedBy = who }
-                : current, CancellationToken.None);
-        }
-
-        return attempt;
     }
 
-    /// <summary>
-    /// Marks the entry discarded (it stays, for the record): <see cref="EntryOutcome.Discarded"/>, or what it was
-    /// before (<see cref="EntryOutcome.AlreadyDiscarded"/>; <see cref="EntryOutcome.AlreadyReplayed"/>, which cannot be
-    /// discarded), or <see cref="EntryOutcome.Gone"/>.
-    /// </summary>
-    public async Task<(QuarantineEntry? Entry, EntryOutcome Outcome)> DiscardAsync(string id, string who, CancellationToken cancellationToken)
-    {
-        var outcome = EntryOutcome.Gone;
-        var entry = await quarantine.UpdateAsync(id, current =>
-        {
-            outcome = current.ReplayedAt is not null ? EntryOutcome.AlreadyReplayed
-                : current.DiscardedAt is not null ? EntryOutcome.AlreadyDiscarded
-                : EntryOutcome.Discarded;
-            return outcome == EntryOutcome.Discarded ? current with { DiscardedAt = time.GetUtcNow(), DiscardedBy = who } : current;
-        }, cancellationToken);
-        return (entry, entry is null ? EntryOutcome.Gone : outcome);
-    }
-
-    /// <summary>
-    /// Keeps <paramref name="body"/> beside the original as the body to replay, then replays it. Refused (null) for an
-    /// entry already replayed for good or discarded: there is nothing left to fix.
-    /// </summary>
-    public async Task<(QuarantineEntry? Entry, ReplayAttempt? Attempt)> EditAndReplayAsync(string id, ReadOnlyMemory<byte> body, string who, CancellationToken cancellationToken)
-    {
-        var refused = false;
-        var entry = await quarantine.UpdateAsync(id, current =>
-        {
-            refused = current.State != QuarantineStates.Open;
-            return refused ? current : current with { EditedAt = time.GetUtcNow(), EditedBy = who, EditedBody = body.ToArray() };
-        }, cancellationToken);
-        if (entry is null || refused)
-        {
-            return (entry, null);
-        }
-
-        return (entry, await ReplayAsync(id, who, cancellationToken));
-    }
+    /// <summary>Why nothing may be done to the entry now, or null when it is open and no replay holds it.</summary>
+    private static ReplayAttempt? Refusal(QuarantineEntry entry, DateTimeOffset now) =>
+        entry.ReplayedAt is not null ? new ReplayAttempt(EntryOutcome.AlreadyReplayed, entry.ReplayOutcome ?? "replayed")
+        : entry.DiscardedAt is not null ? new ReplayAttempt(EntryOutcome.AlreadyDiscarded, "discarded", $"discarded by {entry.DiscardedBy} at {entry.DiscardedAt:O}")
+        : entry.IsReplaying(now) ? new ReplayAttempt(EntryOutcome.Replaying, "replaying", $"a replay by {entry.ReplayingBy} since {entry.ReplayingSince:O} is still running: try again when it ends")
+        : null;
 
     private static ReplayAttempt FromPush(PushResult result) => result.Outcome switch
     {

@@ -11,8 +11,11 @@ namespace PulseCart.Consumer.Ops;
 /// <summary>What a single-entry replay (or edit and replay) did; <see cref="Reason"/> says why it is still unusable.</summary>
 public sealed record ReplayResult(string Id, string Outcome, string? Reason, bool AlreadyReplayed = false, bool Edited = false);
 
-/// <summary>What a single-entry discard did: the entry stays, marked; <see cref="AlreadyDiscarded"/> when it was before.</summary>
-public sealed record DiscardResult(string Id, bool Discarded, bool AlreadyDiscarded, DateTimeOffset? DiscardedAt, string? DiscardedBy);
+/// <summary>
+/// What a single-entry discard did: the entry stays, marked; <see cref="AlreadyDiscarded"/> when it was before;
+/// <see cref="Reason"/> says why it was refused.
+/// </summary>
+public sealed record DiscardResult(string Id, bool Discarded, bool AlreadyDiscarded, DateTimeOffset? DiscardedAt, string? DiscardedBy, string? Reason = null);
 
 /// <summary>
 /// The quarantine for operators: listing (filtered, paged), groups by cause, bodies, and the actions — replay, discard,
@@ -42,6 +45,7 @@ public static class QuarantineEndpoints
     /// <summary>One page of the quarantine, newest first, narrowed by any filter; bodies are cut to a preview (each has its own URL).</summary>
     public static async Task<Ok<QuarantinePage>> ListAsync(
         IQuarantine quarantine,
+        TimeProvider time,
         CancellationToken cancellationToken,
         int offset = 0,
         int limit = 100,
@@ -59,7 +63,7 @@ public static class QuarantineEndpoints
         var entries = await QuarantineQueries.ListAsync(quarantine, selection, offset, limit, cancellationToken);
         var stats = quarantine.Stats() ?? new QuarantineStats(0, 0, 0);
         return TypedResults.Ok(new QuarantinePage(
-            entries.Select(entry => entry.ToListing()).ToList(), offset, entries.Count == limit ? offset + limit : null, stats));
+            entries.Select(entry => entry.ToListing(time.GetUtcNow())).ToList(), offset, entries.Count == limit ? offset + limit : null, stats));
     }
 
     /// <summary>The quarantine by cause (reasons with ids, numbers and quoted values taken out), narrowed by any filter.</summary>
@@ -86,7 +90,8 @@ public static class QuarantineEndpoints
     /// <summary>
     /// Sends a quarantined delivery (its edited body, if it has one) through the same routing and dedup again, once
     /// its cause is fixed. Still unusable: 422 with the reason; a transient failure: 503; either way nothing is marked.
-    /// An entry replayed before answers with that outcome and sends nothing; a discarded one is refused (409).
+    /// An entry replayed before answers with that outcome and sends nothing; a discarded one, or one whose replay is
+    /// still running (here or on another silo), is refused (409).
     /// </summary>
     public static async Task<Results<Ok<ReplayResult>, NotFound, UnprocessableEntity<ReplayResult>, Conflict<ReplayResult>, ProblemHttpResult>> ReplayAsync(
         string id, QuarantineActions actions, OperatorAudit audit, HttpContext http, CancellationToken cancellationToken)
@@ -97,7 +102,10 @@ public static class QuarantineEndpoints
         return Answer(id, attempt, edited: false);
     }
 
-    /// <summary>Marks the entry discarded: it stays listed as such and is never replayed. Repeating it changes nothing.</summary>
+    /// <summary>
+    /// Marks the entry discarded: it stays listed as such and is never replayed. Repeating it changes nothing; while a
+    /// replay of it is running, it is refused (409), since that replay may still send it.
+    /// </summary>
     public static async Task<Results<Ok<DiscardResult>, NotFound, Conflict<DiscardResult>>> DiscardAsync(
         string id, QuarantineActions actions, OperatorAudit audit, HttpContext http, CancellationToken cancellationToken)
     {
@@ -108,13 +116,16 @@ public static class QuarantineEndpoints
             return TypedResults.NotFound();
         }
 
-        var result = new DiscardResult(id, entry.DiscardedAt is not null, outcome == EntryOutcome.AlreadyDiscarded, entry.DiscardedAt, entry.DiscardedBy);
-        await audit.RecordAsync(who, "discard", EntryTarget(id), outcome switch
+        var refusal = outcome.Verdict switch
         {
-            EntryOutcome.Discarded => "discarded",
-            EntryOutcome.AlreadyDiscarded => "already discarded: nothing changed",
-            _ => $"refused: already replayed ({entry.ReplayOutcome})",
-        });
+            EntryOutcome.Replaying => outcome.Reason,
+            EntryOutcome.AlreadyReplayed => $"already replayed ({entry.ReplayOutcome})",
+            _ => null,
+        };
+        var result = new DiscardResult(
+            id, entry.DiscardedAt is not null, outcome.Verdict == EntryOutcome.AlreadyDiscarded, entry.DiscardedAt, entry.DiscardedBy, refusal);
+        await audit.RecordAsync(who, "discard", EntryTarget(id), refusal is not null ? $"refused: {refusal}"
+            : outcome.Verdict == EntryOutcome.AlreadyDiscarded ? "already discarded: nothing changed" : "discarded");
         return result.Discarded ? TypedResults.Ok(result) : TypedResults.Conflict(result);
     }
 
@@ -132,20 +143,22 @@ public static class QuarantineEndpoints
         }
 
         var who = OperatorAudit.Who(http.User);
-        var (entry, attempt) = await audit.RecordIfFailedAsync(who, "edit_replay", EntryTarget(id), MayHaveActed, () => actions.EditAndReplayAsync(id, body.Value, who, cancellationToken));
-        if (entry is null)
+        var attempt = await audit.RecordIfFailedAsync(who, "edit_replay", EntryTarget(id), MayHaveActed, () => actions.EditAndReplayAsync(id, body.Value, who, cancellationToken));
+        if (attempt.Verdict is EntryOutcome.AlreadyReplayed or EntryOutcome.AlreadyDiscarded or EntryOutcome.Replaying)
         {
-            return TypedResults.NotFound();
+            var state = attempt.Verdict switch
+            {
+                EntryOutcome.AlreadyReplayed => QuarantineStates.Replayed,
+                EntryOutcome.AlreadyDiscarded => QuarantineStates.Discarded,
+                _ => "replaying",
+            };
+            var reason = attempt.Verdict == EntryOutcome.Replaying ? attempt.Reason! : $"the entry is {state}: nothing to edit";
+            await audit.RecordAsync(who, "edit_replay", EntryTarget(id), $"refused: {reason}");
+            return TypedResults.Conflict(new ReplayResult(id, state, reason, attempt.Verdict == EntryOutcome.AlreadyReplayed));
         }
 
-        if (attempt is not { } replayed)
-        {
-            await audit.RecordAsync(who, "edit_replay", EntryTarget(id), $"refused: the entry is {entry.State}");
-            return TypedResults.Conflict(new ReplayResult(id, entry.State, $"the entry is {entry.State}: nothing to edit", entry.ReplayedAt is not null));
-        }
-
-        await audit.RecordAsync(who, "edit_replay", EntryTarget(id), $"edited ({body.Value.Length} bytes), then {Describe(replayed)}");
-        return Answer(id, replayed, edited: true);
+        await audit.RecordAsync(who, "edit_replay", EntryTarget(id), attempt.Verdict == EntryOutcome.Gone ? "not found" : $"edited ({body.Value.Length} bytes), then {Describe(attempt)}");
+        return Answer(id, attempt, edited: true);
     }
 
     public static Ok<IReadOnlyList<BulkJob>> ListJobs(QuarantineJobs jobs) => TypedResults.Ok(jobs.Recent());
@@ -186,7 +199,7 @@ public static class QuarantineEndpoints
             EntryOutcome.Gone => TypedResults.NotFound(),
             EntryOutcome.Failed => TypedResults.Problem($"replay failed, try again: {attempt.Reason}", statusCode: StatusCodes.Status503ServiceUnavailable),
             EntryOutcome.StillUnusable => TypedResults.UnprocessableEntity(new ReplayResult(id, attempt.Outcome, attempt.Reason, Edited: edited)),
-            EntryOutcome.AlreadyDiscarded => TypedResults.Conflict(new ReplayResult(id, attempt.Outcome, attempt.Reason, Edited: edited)),
+            EntryOutcome.AlreadyDiscarded or EntryOutcome.Replaying => TypedResults.Conflict(new ReplayResult(id, attempt.Outcome, attempt.Reason, Edited: edited)),
             _ => TypedResults.Ok(new ReplayResult(id, attempt.Outcome, null, attempt.Verdict == EntryOutcome.AlreadyReplayed, edited)),
         };
 
@@ -200,6 +213,7 @@ public static class QuarantineEndpoints
     {
         EntryOutcome.AlreadyReplayed => $"already replayed ({attempt.Outcome}): nothing sent",
         EntryOutcome.AlreadyDiscarded => "refused: discarded",
+        EntryOutcome.Replaying => $"refused: {attempt.Reason}",
         EntryOutcome.Gone => "not found",
         EntryOutcome.StillUnusable => $"still unusable: {attempt.Reason}",
         EntryOutcome.Failed => $"failed: {attempt.Reason}",

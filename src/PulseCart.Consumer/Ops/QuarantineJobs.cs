@@ -15,7 +15,8 @@ public sealed record BulkCounts(
     int AlreadyReplayed,
     int Discarded,
     int AlreadyDiscarded,
-    int Gone)
+    int Gone,
+    int Replaying)
 {
     public override string ToString() =>
         string.Join(", ", new[]
@@ -23,6 +24,7 @@ public sealed record BulkCounts(
                 ("processed", Processed), ("duplicate", Duplicate), ("stale", Stale), ("ignored", Ignored),
                 ("still unusable", StillUnusable), ("failed", Failed), ("already replayed", AlreadyReplayed),
                 ("discarded", Discarded), ("already discarded", AlreadyDiscarded), ("gone", Gone),
+                ("replaying elsewhere", Replaying),
             }
             .Where(count => count.Item2 > 0)
             .Select(count => $"{count.Item1} {count.Item2}")) is { Length: > 0 } text ? text : "nothing selected";
@@ -117,7 +119,7 @@ public sealed class QuarantineJobs(
                 {
                     job.Count(job.Action == Replay
                         ? (await actions.ReplayAsync(id, job.Operator, cancellationToken)).Verdict
-                        : (await actions.DiscardAsync(id, job.Operator, cancellationToken)).Outcome);
+                        : (await actions.DiscardAsync(id, job.Operator, cancellationToken)).Outcome.Verdict);
                 });
         }
         catch (Exception exception)
@@ -175,7 +177,7 @@ public sealed class QuarantineJobs(
             var counts = new BulkCounts(
                 Read(EntryOutcome.Processed), Read(EntryOutcome.Duplicate), Read(EntryOutcome.Stale), Read(EntryOutcome.Ignored),
                 Read(EntryOutcome.StillUnusable), Read(EntryOutcome.Failed), Read(EntryOutcome.AlreadyReplayed), Read(EntryOutcome.Discarded),
-                Read(EntryOutcome.AlreadyDiscarded), Read(EntryOutcome.Gone));
+                Read(EntryOutcome.AlreadyDiscarded), Read(EntryOutcome.Gone), Read(EntryOutcome.Replaying));
             return new BulkJob(id, action, selection.ToString(), who, _state, Total, DoneCount, counts, startedAt, _finishedAt, _error);
         }
     }

@@ -32,10 +32,22 @@ public sealed record QuarantineEntry(
     int EditedBytes = 0,
     // The signature header of an unwrapped (noWrapper) push, which its body alone lacks; a wrapped push carries its
     // signature inside the body.
-    string? Signature = null)
+    string? Signature = null,
+    // A replay in flight claims the entry, so that no silo discards, edits or replays it again meanwhile.
+    DateTimeOffset? ReplayingSince = null,
+    string? ReplayingBy = null)
 {
     /// <summary>How much of a body a listing shows; the whole body has a URL of its own.</summary>
     public const int PreviewBytes = 2_048;
+
+    /// <summary>
+    /// How long a replay's claim holds: longer than a replay can run (a grain call times out after 30 s, a webhook
+    /// after at most 5 minutes), so that a claim left by a silo that stopped mid-replay lapses on its own.
+    /// </summary>
+    public static readonly TimeSpan ReplayClaimLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>Whether a replay claimed the entry less than <see cref="ReplayClaimLifetime"/> before <paramref name="now"/>.</summary>
+    public bool IsReplaying(DateTimeOffset now) => ReplayingSince is { } since && now - since < ReplayClaimLifetime;
 
     public int BodyBytes => Body.Length;
 
@@ -71,8 +83,11 @@ public sealed record QuarantineEntry(
             ShownText.Cut(eventType, ShownText.MaxNameChars), copy, CartId: cartId, OrderId: orderId);
     }
 
-    /// <summary>The entry as a listing shows it: the start of the body as text (or base64 when it is not UTF-8).</summary>
-    public QuarantineListing ToListing()
+    /// <summary>
+    /// The entry as a listing shows it: the start of the body as text (or base64 when it is not UTF-8), and a replay
+    /// still in flight at <paramref name="now"/>.
+    /// </summary>
+    public QuarantineListing ToListing(DateTimeOffset now)
     {
         var head = Body.Span[..Math.Min(Body.Length, PreviewBytes)];
         var isText = Utf8.IsValid(Body.Span);
@@ -98,7 +113,7 @@ public sealed record QuarantineEntry(
             Id, ReceivedAt, Source, Reason, MessageId, Subscription, EventId, EventType,
             BodyBytes, isText ? "utf-8" : "base64", preview, head.Length < Body.Length, ReplayedAt, ReplayOutcome,
             CartId, OrderId, cause, QuarantineCauses.Key(cause), State, ReplayedBy, DiscardedAt, DiscardedBy, EditedAt, EditedBy,
-            EditedAt is null ? null : EditedBytes);
+            EditedAt is null ? null : EditedBytes, IsReplaying(now) ? ReplayingSince : null, IsReplaying(now) ? ReplayingBy : null);
     }
 }
 
@@ -135,7 +150,9 @@ public sealed record QuarantineListing(
     string? DiscardedBy,
     DateTimeOffset? EditedAt,
     string? EditedBy,
-    int? EditedBytes);
+    int? EditedBytes,
+    DateTimeOffset? ReplayingSince,
+    string? ReplayingBy);
 
 /// <summary>One page of the quarantine, newest first, with what it holds in all.</summary>
 public sealed record QuarantinePage(IReadOnlyList<QuarantineListing> Entries, int Offset, int? NextOffset, QuarantineStats Stats);
