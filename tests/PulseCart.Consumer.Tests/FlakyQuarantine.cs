@@ -43,6 +43,9 @@ public sealed class FlakyQuarantine(IOptions<QuarantineOptions> options) : IQuar
 
     public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
 
+    public Task<IReadOnlyList<ReadOnlyMemory<byte>?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default) =>
+        _inner.HeadsAsync(ids, bytes, cancellationToken);
+
     public Task<QuarantineEntry?> UpdateAsync(string id, Func<QuarantineEntry, QuarantineEntry> change, CancellationToken cancellationToken = default) =>
         Interlocked.Decrement(ref _updatesLeft) < 0 ? throw Down() : _inner.UpdateAsync(id, change, cancellationToken);
 

@@ -60,10 +60,9 @@ public static class QuarantineEndpoints
         offset = Math.Max(offset, 0);
         limit = Math.Clamp(limit, 1, 1_000);
         var selection = new QuarantineSelection(group, source, eventType, eventId, cartId, orderId, state);
-        var entries = await QuarantineQueries.ListAsync(quarantine, selection, offset, limit, cancellationToken);
+        var entries = await QuarantineQueries.ListAsync(quarantine, selection, offset, limit, time.GetUtcNow(), cancellationToken);
         var stats = quarantine.Stats() ?? new QuarantineStats(0, 0, 0);
-        return TypedResults.Ok(new QuarantinePage(
-            entries.Select(entry => entry.ToListing(time.GetUtcNow())).ToList(), offset, entries.Count == limit ? offset + limit : null, stats));
+        return TypedResults.Ok(new QuarantinePage(entries, offset, entries.Count == limit ? offset + limit : null, stats));
     }
 
     /// <summary>The quarantine by cause (reasons with ids, numbers and quoted values taken out), narrowed by any filter.</summary>

@@ -49,6 +49,16 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
         await Task.CompletedTask;
     }
 
+    public Task<IReadOnlyList<ReadOnlyMemory<byte>?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<ReadOnlyMemory<byte>?>>(ids
+                .Select(id => Find(id)?.Value.Body is { } body ? body[..Math.Min(body.Length, bytes)] : (ReadOnlyMemory<byte>?)null)
+                .ToList());
+        }
+    }
+
     public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
         lock (_lock)

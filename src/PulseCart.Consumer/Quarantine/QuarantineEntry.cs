@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json.Serialization;
 using System.Text.Unicode;
@@ -40,6 +41,9 @@ public sealed record QuarantineEntry(
     /// <summary>How much of a body a listing shows; the whole body has a URL of its own.</summary>
     public const int PreviewBytes = 2_048;
 
+    /// <summary>What a listing reads of a body: the preview, and the rest of a character the preview's end cuts.</summary>
+    public const int HeadBytes = PreviewBytes + 3;
+
     /// <summary>
     /// How long a replay's claim holds: longer than a replay can run (a grain call times out after 30 s, a webhook
     /// after at most 5 minutes), so that a claim left by a silo that stopped mid-replay lapses on its own.
@@ -49,7 +53,8 @@ public sealed record QuarantineEntry(
     /// <summary>Whether a replay claimed the entry less than <see cref="ReplayClaimLifetime"/> before <paramref name="now"/>.</summary>
     public bool IsReplaying(DateTimeOffset now) => ReplayingSince is { } since && now - since < ReplayClaimLifetime;
 
-    public int BodyBytes => Body.Length;
+    /// <summary>The body's length, kept with the metadata: a listing shows it without reading the body.</summary>
+    public int BodyBytes { get; init; }
 
     /// <summary>The body an operator edited, kept beside the original; empty unless <see cref="EditedAt"/> is set.</summary>
     [JsonIgnore]
@@ -61,7 +66,7 @@ public sealed record QuarantineEntry(
 
     /// <summary>Bytes this entry holds against <see cref="QuarantineOptions.MaxBytes"/>.</summary>
     [JsonIgnore]
-    public long HeldBytes => Body.Length + EditedBytes;
+    public long HeldBytes => BodyBytes + EditedBytes;
 
     /// <summary>open (nothing done yet, or a replay that did not take), replayed or discarded.</summary>
     [JsonIgnore]
@@ -80,38 +85,34 @@ public sealed record QuarantineEntry(
         return new(
             Guid.CreateVersion7().ToString("N"), receivedAt, source, ShownText.Cut(reason, ShownText.MaxReasonChars),
             ShownText.Cut(messageId, ShownText.MaxNameChars), ShownText.Cut(subscription, ShownText.MaxNameChars), ShownText.Cut(eventId, ShownText.MaxNameChars),
-            ShownText.Cut(eventType, ShownText.MaxNameChars), copy, CartId: cartId, OrderId: orderId);
+            ShownText.Cut(eventType, ShownText.MaxNameChars), copy, CartId: cartId, OrderId: orderId)
+        {
+            BodyBytes = copy.Length,
+        };
     }
 
     /// <summary>
-    /// The entry as a listing shows it: the start of the body as text (or base64 when it is not UTF-8), and a replay
-    /// still in flight at <paramref name="now"/>.
+    /// The entry as a listing shows it, from <paramref name="head"/>, the first <see cref="HeadBytes"/> of its body:
+    /// the preview as text, or base64 when it is not UTF-8; and a replay still in flight at <paramref name="now"/>.
     /// </summary>
-    public QuarantineListing ToListing(DateTimeOffset now)
+    public QuarantineListing ToListing(ReadOnlyMemory<byte> head, DateTimeOffset now)
     {
-        var head = Body.Span[..Math.Min(Body.Length, PreviewBytes)];
-        var isText = Utf8.IsValid(Body.Span);
-        string preview;
-        if (isText)
-        {
-            // Cut at a character boundary: a preview must not end in half a character.
-            var cut = head.Length;
-            while (cut > 0 && cut < Body.Length && (Body.Span[cut] & 0xC0) == 0x80)
-            {
-                cut--;
-            }
+        var shown = head.Span[..Math.Min(head.Length, PreviewBytes)];
 
-            preview = Encoding.UTF8.GetString(head[..cut]);
-        }
-        else
+        // Cut at a character boundary: a preview must not end in half a character.
+        var cut = shown.Length;
+        while (cut > 0 && cut < head.Length && (head.Span[cut] & 0xC0) == 0x80)
         {
-            preview = Convert.ToBase64String(head);
+            cut--;
         }
 
+        var isText = Utf8.IsValid(shown[..cut])
+            && (cut == shown.Length || Rune.DecodeFromUtf8(head.Span[cut..], out _, out _) == OperationStatus.Done);
+        var preview = isText ? Encoding.UTF8.GetString(shown[..cut]) : Convert.ToBase64String(shown);
         var cause = QuarantineCauses.Normalise(Reason);
         return new QuarantineListing(
             Id, ReceivedAt, Source, Reason, MessageId, Subscription, EventId, EventType,
-            BodyBytes, isText ? "utf-8" : "base64", preview, head.Length < Body.Length, ReplayedAt, ReplayOutcome,
+            BodyBytes, isText ? "utf-8" : "base64", preview, shown.Length < BodyBytes, ReplayedAt, ReplayOutcome,
             CartId, OrderId, cause, QuarantineCauses.Key(cause), State, ReplayedBy, DiscardedAt, DiscardedBy, EditedAt, EditedBy,
             EditedAt is null ? null : EditedBytes, IsReplaying(now) ? ReplayingSince : null, IsReplaying(now) ? ReplayingBy : null);
     }
@@ -168,11 +169,17 @@ public interface IQuarantine
     /// </summary>
     Task AddAsync(QuarantineEntry entry, CancellationToken cancellationToken = default);
 
-    /// <summary>Entries newest first, skipping <paramref name="offset"/>.</summary>
+    /// <summary>Entries newest first, skipping <paramref name="offset"/>; bodies may be left out (see <see cref="HeadsAsync"/>).</summary>
     Task<IReadOnlyList<QuarantineEntry>> ListAsync(int offset, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>Every entry newest first, for grouping and selecting; bodies may be left out (read one with <see cref="GetAsync"/>).</summary>
     IAsyncEnumerable<QuarantineEntry> ScanAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The first <paramref name="bytes"/> of each entry's body, in the order of <paramref name="ids"/> (null where the
+    /// store keeps no body apart for it), without reading whole bodies into this process: what listings show.
+    /// </summary>
+    Task<IReadOnlyList<ReadOnlyMemory<byte>?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default);
 
     /// <summary>The entry with its body and any edited body, or null when it is not (or no longer) kept.</summary>
     Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default);

@@ -96,32 +96,34 @@ public static class QuarantineQueries
             entries);
     }
 
-    /// <summary>One page of the entries <paramref name="selection"/> names, newest first, with their bodies.</summary>
-    public static async Task<IReadOnlyList<QuarantineEntry>> ListAsync(
+    /// <summary>
+    /// One page of the entries <paramref name="selection"/> names, newest first, as listed at <paramref name="now"/>:
+    /// only the start of each body is read.
+    /// </summary>
+    public static async Task<IReadOnlyList<QuarantineListing>> ListAsync(
+        IQuarantine quarantine, QuarantineSelection selection, int offset, int limit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var page = selection.IsEmpty ? await quarantine.ListAsync(offset, limit, cancellationToken) : await SelectAsync(quarantine, selection, offset, limit, cancellationToken);
+        var heads = await quarantine.HeadsAsync(page.Select(entry => entry.Id).ToList(), QuarantineEntry.HeadBytes, cancellationToken);
+
+        // An entry an earlier version kept has its body inside its metadata, and so no head apart.
+        return page.Select((entry, i) => entry.ToListing(heads[i] ?? entry.Body, now)).ToList();
+    }
+
+    private static async Task<IReadOnlyList<QuarantineEntry>> SelectAsync(
         IQuarantine quarantine, QuarantineSelection selection, int offset, int limit, CancellationToken cancellationToken)
     {
-        if (selection.IsEmpty)
-        {
-            return await quarantine.ListAsync(offset, limit, cancellationToken);
-        }
-
         var page = new List<QuarantineEntry>(limit);
         var skipped = 0;
         await foreach (var entry in quarantine.ScanAsync(cancellationToken))
         {
-            if (!selection.Matches(entry) || skipped++ < offset)
+            if (selection.Matches(entry) && skipped++ >= offset)
             {
-                continue;
-            }
-
-            if (await quarantine.GetAsync(entry.Id, cancellationToken) is { } whole)
-            {
-                page.Add(whole);
-            }
-
-            if (page.Count == limit)
-            {
-                break;
+                page.Add(entry);
+                if (page.Count == limit)
+                {
+                    break;
+                }
             }
         }
 
