@@ -43,7 +43,7 @@ public sealed class FlakyQuarantine(IOptions<QuarantineOptions> options) : IQuar
 
     public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
 
-    public Task<IReadOnlyList<ReadOnlyMemory<byte>?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<BodyHead?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default) =>
         _inner.HeadsAsync(ids, bytes, cancellationToken);
 
     public Task<QuarantineEntry?> UpdateAsync(string id, Func<QuarantineEntry, QuarantineEntry> change, CancellationToken cancellationToken = default) =>

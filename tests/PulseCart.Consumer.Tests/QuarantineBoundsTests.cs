@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 using PulseCart.Grains.Messaging;
 
 namespace PulseCart.Consumer.Tests;
@@ -57,6 +58,43 @@ public sealed class QuarantineBoundsTests
     }
 
     [Fact]
+    public async Task AReplayGivenUpOnWhileItsGrainStillSendsKeepsTheEntryHeldSoNoDiscardRacesTheSend()
+    {
+        var sink = new SwitchedSink();
+        var (consumer, client, _, order) = await WithQuarantinedOrderAsync(
+            sink, services => services.Configure<SiloMessagingOptions>(options => options.ResponseTimeout = TimeSpan.FromSeconds(2)));
+        await using var stopped = consumer;
+        var id = (await client.EntriesAsync($"order_id={order}")).Single().GetProperty("id").GetString()!;
+
+        // The messaging service holds the confirmation past the grain call's timeout: the replay gives up, the grain
+        // goes on and may still send.
+        sink.Hold();
+        try
+        {
+            using var replayed = await client.PostAsync($"/ops/quarantine/{id}/replay", null);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, replayed.StatusCode);
+            Assert.Contains("stays held until", await replayed.Content.ReadAsStringAsync());
+
+            using var discarded = await client.ActAsync(id, "discard");
+            Assert.Equal(HttpStatusCode.Conflict, discarded.StatusCode);
+        }
+        finally
+        {
+            // Whatever was asserted, the held grain is let go, so the silo can stop.
+            sink.Release();
+        }
+
+        // The send goes out after all; the entry was never discarded.
+        for (var poll = 0; poll < 100 && sink.Sent == 0; poll++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(1, sink.Sent);
+        Assert.Equal("open", (await client.EntriesAsync($"order_id={order}")).Single().GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task ABulkJobCountsEachEntryOnceThoughTheScanMetItTwice()
     {
         var sink = new SwitchedSink();
@@ -74,12 +112,17 @@ public sealed class QuarantineBoundsTests
     }
 
     /// <summary>A consumer whose quarantine can misbehave, holding one order whose confirmation the messaging service refused.</summary>
-    private static async Task<(ConsumerFactory Consumer, HttpClient Client, FlakyQuarantine Quarantine, string Order)> WithQuarantinedOrderAsync(SwitchedSink sink)
+    private static async Task<(ConsumerFactory Consumer, HttpClient Client, FlakyQuarantine Quarantine, string Order)> WithQuarantinedOrderAsync(
+        SwitchedSink sink, Action<IServiceCollection>? services = null)
     {
-        var consumer = new ConsumerFactory(services: services => services
-            .AddSingleton<IMessageSender>(sink)
-            .AddSingleton<FlakyQuarantine>()
-            .AddSingleton<Quarantine.IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
+        var consumer = new ConsumerFactory(services: collection =>
+        {
+            collection
+                .AddSingleton<IMessageSender>(sink)
+                .AddSingleton<FlakyQuarantine>()
+                .AddSingleton<Quarantine.IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>());
+            services?.Invoke(collection);
+        });
         var client = consumer.CreateClient();
         var order = Push.NewId("o");
         Assert.Equal("quarantined", (await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), order, "u-1"))).Outcome());

@@ -1,3 +1,4 @@
+using PulseCart.Consumer.Quarantine;
 using StackExchange.Redis;
 
 namespace PulseCart.Consumer.Tests;
@@ -50,6 +51,30 @@ public sealed class RedisQuarantineListingTests(RedisFixture redis)
         // The whole body is still there, byte for byte.
         var first = page.First(entry => entry.GetProperty("body_preview").GetString()!.StartsWith(source, StringComparison.Ordinal));
         Assert.Contains(await client.GetStringAsync($"/ops/quarantine/{first.GetProperty("id").GetString()}/body"), bodies);
+    }
+
+    [Fact]
+    public async Task AnEntryAnEarlierVersionChangedListsItsBodysTrueLength()
+    {
+        await using var consumer = new ConsumerFactory(new Dictionary<string, string?> { ["PulseCart:Redis"] = redis.Server.ConnectionString });
+        var client = consumer.CreateClient();
+
+        // Earlier versions wrote body_bytes 0 back whenever an operator changed an entry (they read it without its body).
+        var (id, body) = (Guid.NewGuid().ToString("N"), new string('x', 5_000));
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString))
+        {
+            var database = connection.GetDatabase();
+            var metadata = $$"""{"id":"{{id}}","received_at":"{{DateTimeOffset.UtcNow:O}}","source":"push","reason":"message.data is not valid base64","edited_bytes":0,"discarded_at":"{{DateTimeOffset.UtcNow:O}}","discarded_by":"someone","body_bytes":0}""";
+            await database.HashSetAsync(RedisQuarantine.Entries, id, metadata);
+            await database.HashSetAsync(RedisQuarantine.Bodies, id, body);
+            await database.ListLeftPushAsync(RedisQuarantine.Order, id);
+        }
+
+        var entry = (await client.QuarantinedAsync()).Single(e => e.GetProperty("id").GetString() == id);
+
+        Assert.Equal(5_000, entry.GetProperty("body_bytes").GetInt32());
+        Assert.True(entry.GetProperty("body_truncated").GetBoolean());
+        Assert.Equal(body[..2_048], entry.GetProperty("body_preview").GetString());
     }
 
     private static async Task<long> SentByRedisAsync(ConnectionMultiplexer connection)

@@ -91,42 +91,48 @@ public sealed class QuarantineActions(IQuarantine quarantine, PushHandler pushes
             return refusal;
         }
 
-        var attempt = new ReplayAttempt(EntryOutcome.Failed, "failed", "the replay was cancelled");
-        try
+        // The bodies as kept: under the claim no one else edits them.
+        if (await quarantine.GetAsync(id, cancellationToken) is not { } entry)
         {
-            // The bodies as kept: under the claim no one else edits them.
-            attempt = await quarantine.GetAsync(id, cancellationToken) is { } entry ? await SendAsync(entry, cancellationToken) : Gone;
-        }
-        finally
-        {
-            // The first outcome recorded stays (a claim that lapsed mid-replay lets a second replay through dedup).
-            await quarantine.UpdateAsync(id, current =>
-            {
-                var released = current.ReplayingSince == now && current.ReplayingBy == who
-                    ? current with { ReplayingSince = null, ReplayingBy = null }
-                    : current;
-                return attempt.Took && released.ReplayedAt is null
-                    ? released with { ReplayedAt = time.GetUtcNow(), ReplayOutcome = attempt.Outcome, ReplayedBy = who }
-                    : released;
-            }, CancellationToken.None);
+            return Gone;
         }
 
-        return attempt;
-    }
-
-    private async Task<ReplayAttempt> SendAsync(QuarantineEntry entry, CancellationToken cancellationToken)
-    {
+        ReplayAttempt attempt;
         try
         {
-            return entry.Source == "task"
+            attempt = entry.Source == "task"
                 ? FromReminder(await reminders.ReplayAsync(entry.BodyToReplay, cancellationToken))
                 : FromPush(await pushes.ReplayAsync(entry.BodyToReplay, entry.Signature, cancellationToken));
         }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
         {
-            // The replay paths quarantine nothing and throw only what a retry can get past.
-            return new ReplayAttempt(EntryOutcome.Failed, "failed", $"transient failure, try again: {exception.GetType().Name}");
+            // Given up on, not ended: the grain may still send. The claim stays until it lapses, so that no one
+            // discards or edits what may yet go out.
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            return new ReplayAttempt(EntryOutcome.Failed, "failed",
+                $"{exception.GetType().Name}: the replay may still complete, so the entry stays held until {now + QuarantineEntry.ReplayClaimLifetime:O}");
         }
+        catch (Exception exception)
+        {
+            // The replay paths quarantine nothing and throw only what a retry can get past; this one has ended.
+            attempt = new ReplayAttempt(EntryOutcome.Failed, "failed", $"transient failure, try again: {exception.GetType().Name}");
+        }
+
+        // The claim ends; the first outcome recorded stays (a claim that lapsed mid-replay lets a second replay through dedup).
+        await quarantine.UpdateAsync(id, current =>
+        {
+            var released = current.ReplayingSince == now && current.ReplayingBy == who
+                ? current with { ReplayingSince = null, ReplayingBy = null }
+                : current;
+            return attempt.Took && released.ReplayedAt is null
+                ? released with { ReplayedAt = time.GetUtcNow(), ReplayOutcome = attempt.Outcome, ReplayedBy = who }
+                : released;
+        }, CancellationToken.None);
+        return attempt;
     }
 
     /// <summary>Why nothing may be done to the entry now, or null when it is open and no replay holds it.</summary>

@@ -49,14 +49,21 @@ public sealed class InMemoryQuarantine(IOptions<QuarantineOptions> options) : IQ
         await Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<ReadOnlyMemory<byte>?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<BodyHead?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default)
     {
+        var heads = ids.ToDictionary(id => id, _ => (BodyHead?)null, StringComparer.Ordinal);
         lock (_lock)
         {
-            return Task.FromResult<IReadOnlyList<ReadOnlyMemory<byte>?>>(ids
-                .Select(id => Find(id)?.Value.Body is { } body ? body[..Math.Min(body.Length, bytes)] : (ReadOnlyMemory<byte>?)null)
-                .ToList());
+            foreach (var entry in _entries)
+            {
+                if (heads.ContainsKey(entry.Id))
+                {
+                    heads[entry.Id] = BodyHead.Of(entry.Body, bytes);
+                }
+            }
         }
+
+        return Task.FromResult<IReadOnlyList<BodyHead?>>(ids.Select(id => heads[id]).ToList());
     }
 
     public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default)

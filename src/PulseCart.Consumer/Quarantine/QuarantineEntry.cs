@@ -53,8 +53,7 @@ public sealed record QuarantineEntry(
     /// <summary>Whether a replay claimed the entry less than <see cref="ReplayClaimLifetime"/> before <paramref name="now"/>.</summary>
     public bool IsReplaying(DateTimeOffset now) => ReplayingSince is { } since && now - since < ReplayClaimLifetime;
 
-    /// <summary>The body's length, kept with the metadata: a listing shows it without reading the body.</summary>
-    public int BodyBytes { get; init; }
+    public int BodyBytes => Body.Length;
 
     /// <summary>The body an operator edited, kept beside the original; empty unless <see cref="EditedAt"/> is set.</summary>
     [JsonIgnore]
@@ -66,7 +65,7 @@ public sealed record QuarantineEntry(
 
     /// <summary>Bytes this entry holds against <see cref="QuarantineOptions.MaxBytes"/>.</summary>
     [JsonIgnore]
-    public long HeldBytes => BodyBytes + EditedBytes;
+    public long HeldBytes => Body.Length + EditedBytes;
 
     /// <summary>open (nothing done yet, or a replay that did not take), replayed or discarded.</summary>
     [JsonIgnore]
@@ -85,34 +84,34 @@ public sealed record QuarantineEntry(
         return new(
             Guid.CreateVersion7().ToString("N"), receivedAt, source, ShownText.Cut(reason, ShownText.MaxReasonChars),
             ShownText.Cut(messageId, ShownText.MaxNameChars), ShownText.Cut(subscription, ShownText.MaxNameChars), ShownText.Cut(eventId, ShownText.MaxNameChars),
-            ShownText.Cut(eventType, ShownText.MaxNameChars), copy, CartId: cartId, OrderId: orderId)
-        {
-            BodyBytes = copy.Length,
-        };
+            ShownText.Cut(eventType, ShownText.MaxNameChars), copy, CartId: cartId, OrderId: orderId);
     }
 
     /// <summary>
-    /// The entry as a listing shows it, from <paramref name="head"/>, the first <see cref="HeadBytes"/> of its body:
-    /// the preview as text, or base64 when it is not UTF-8; and a replay still in flight at <paramref name="now"/>.
+    /// The entry as a listing shows it, from <paramref name="head"/> (the body's length and its first
+    /// <see cref="HeadBytes"/>): the preview as text, or base64 when it is not UTF-8; and a replay still in flight at
+    /// <paramref name="now"/>.
     /// </summary>
-    public QuarantineListing ToListing(ReadOnlyMemory<byte> head, DateTimeOffset now)
+    public QuarantineListing ToListing(BodyHead head, DateTimeOffset now)
     {
-        var shown = head.Span[..Math.Min(head.Length, PreviewBytes)];
+        var bytes = head.Bytes.Span;
+        var shown = bytes[..Math.Min(bytes.Length, PreviewBytes)];
 
-        // Cut at a character boundary: a preview must not end in half a character.
+        // A preview must not end in half a character: cut before one that starts at most 3 bytes before the end and
+        // runs past it.
         var cut = shown.Length;
-        while (cut > 0 && cut < head.Length && (head.Span[cut] & 0xC0) == 0x80)
+        while (cut < bytes.Length && cut > shown.Length - 3 && cut > 0 && (bytes[cut] & 0xC0) == 0x80)
         {
             cut--;
         }
 
         var isText = Utf8.IsValid(shown[..cut])
-            && (cut == shown.Length || Rune.DecodeFromUtf8(head.Span[cut..], out _, out _) == OperationStatus.Done);
+            && (cut == shown.Length || (Rune.DecodeFromUtf8(bytes[cut..], out _, out var length) == OperationStatus.Done && cut + length > shown.Length));
         var preview = isText ? Encoding.UTF8.GetString(shown[..cut]) : Convert.ToBase64String(shown);
         var cause = QuarantineCauses.Normalise(Reason);
         return new QuarantineListing(
             Id, ReceivedAt, Source, Reason, MessageId, Subscription, EventId, EventType,
-            BodyBytes, isText ? "utf-8" : "base64", preview, shown.Length < BodyBytes, ReplayedAt, ReplayOutcome,
+            head.Length, isText ? "utf-8" : "base64", preview, shown.Length < head.Length, ReplayedAt, ReplayOutcome,
             CartId, OrderId, cause, QuarantineCauses.Key(cause), State, ReplayedBy, DiscardedAt, DiscardedBy, EditedAt, EditedBy,
             EditedAt is null ? null : EditedBytes, IsReplaying(now) ? ReplayingSince : null, IsReplaying(now) ? ReplayingBy : null);
     }
@@ -123,6 +122,12 @@ public static class QuarantineStates
     public const string Open = "open";
     public const string Replayed = "replayed";
     public const string Discarded = "discarded";
+}
+
+/// <summary>A body's length and its first bytes: what a listing shows of it.</summary>
+public readonly record struct BodyHead(int Length, ReadOnlyMemory<byte> Bytes)
+{
+    public static BodyHead Of(ReadOnlyMemory<byte> body, int bytes) => new(body.Length, body[..Math.Min(body.Length, bytes)]);
 }
 
 /// <summary>One entry in a listing: everything but the full body, which is at <c>/ops/quarantine/{id}/body</c>.</summary>
@@ -176,10 +181,10 @@ public interface IQuarantine
     IAsyncEnumerable<QuarantineEntry> ScanAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The first <paramref name="bytes"/> of each entry's body, in the order of <paramref name="ids"/> (null where the
-    /// store keeps no body apart for it), without reading whole bodies into this process: what listings show.
+    /// Each entry's body length and first <paramref name="bytes"/>, in the order of <paramref name="ids"/> (null where
+    /// the store keeps no body apart for it), without reading whole bodies into this process: what listings show.
     /// </summary>
-    Task<IReadOnlyList<ReadOnlyMemory<byte>?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<BodyHead?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default);
 
     /// <summary>The entry with its body and any edited body, or null when it is not (or no longer) kept.</summary>
     Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default);

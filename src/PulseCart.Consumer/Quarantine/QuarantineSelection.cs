@@ -107,7 +107,7 @@ public static class QuarantineQueries
         var heads = await quarantine.HeadsAsync(page.Select(entry => entry.Id).ToList(), QuarantineEntry.HeadBytes, cancellationToken);
 
         // An entry an earlier version kept has its body inside its metadata, and so no head apart.
-        return page.Select((entry, i) => entry.ToListing(heads[i] ?? entry.Body, now)).ToList();
+        return page.Select((entry, i) => entry.ToListing(heads[i] ?? BodyHead.Of(entry.Body, QuarantineEntry.HeadBytes), now)).ToList();
     }
 
     private static async Task<IReadOnlyList<QuarantineEntry>> SelectAsync(

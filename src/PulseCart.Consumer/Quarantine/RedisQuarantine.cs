@@ -58,14 +58,16 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
     // An edited body counts toward the bound too; the entry being edited stays.
     private static readonly LuaScript Trim = LuaScript.Prepare(TrimKeeping);
 
-    // The start of each body, cut inside Redis: only what a listing shows crosses the network.
+    // Each body's length and start, cut inside Redis (which still reads each body whole): only what a listing shows
+    // crosses the network. A length of -1 where there is no body apart.
     private const string Heads = """
-        local heads = {}
+        local answer = {}
         for i = 2, #ARGV do
           local body = redis.call('HGET', KEYS[1], ARGV[i])
-          heads[i - 1] = body and string.sub(body, 1, tonumber(ARGV[1])) or false
+          answer[#answer + 1] = body and string.len(body) or -1
+          answer[#answer + 1] = body and string.sub(body, 1, tonumber(ARGV[1])) or ''
         end
-        return heads
+        return answer
         """;
 
     public async Task AddAsync(QuarantineEntry entry, CancellationToken cancellationToken = default)
@@ -100,16 +102,24 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
         return metadata.Where(json => json.HasValue).Select(json => Deserialize(json!, RedisValue.Null)).ToList();
     }
 
-    public async Task<IReadOnlyList<ReadOnlyMemory<byte>?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<BodyHead?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default)
     {
         if (ids.Count == 0)
         {
             return [];
         }
 
-        var heads = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
+        // Length and head in pairs; the length is Redis's, since versions before this one could store a body_bytes of 0.
+        var answer = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             Heads, [Bodies], [bytes, .. ids.Select(id => (RedisValue)id)]))!;
-        return heads.Select(head => head.IsNull ? null : (ReadOnlyMemory<byte>?)(byte[])head!).ToList();
+        var heads = new List<BodyHead?>(ids.Count);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var length = (long)answer[2 * i];
+            heads.Add(length < 0 ? null : new BodyHead((int)length, (byte[])answer[2 * i + 1]!));
+        }
+
+        return heads;
     }
 
     public async IAsyncEnumerable<QuarantineEntry> ScanAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -228,18 +238,14 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
         var entry = JsonSerializer.Deserialize(metadata, PulseCartJsonContext.Default.QuarantineEntry)!;
         if (!body.IsNull)
         {
-            return entry with { Body = (byte[])body!, BodyBytes = (int)body.Length() };
+            return entry with { Body = (byte[])body! };
         }
 
         // Earlier versions kept the body inside the metadata, as text or base64.
         var legacy = JsonSerializer.Deserialize(metadata, PulseCartJsonContext.Default.LegacyQuarantineBody);
-        if (legacy?.RawBody is not { } raw)
-        {
-            return entry;
-        }
-
-        var bytes = legacy.RawBodyEncoding == "base64" ? Convert.FromBase64String(raw) : Encoding.UTF8.GetBytes(raw);
-        return entry with { Body = bytes, BodyBytes = bytes.Length };
+        return legacy?.RawBody is { } raw
+            ? entry with { Body = legacy.RawBodyEncoding == "base64" ? Convert.FromBase64String(raw) : Encoding.UTF8.GetBytes(raw) }
+            : entry;
     }
 }
 
