@@ -155,7 +155,9 @@ public sealed class RedisQuarantineActionTests(RedisFixture redis)
                     ["replaying_by"] = "stopped-silo-operator",
                 };
                 await database.HashSetAsync(RedisQuarantine.Entries, id, metadata.ToJsonString());
-                await database.HashSetAsync(RedisQuarantine.Bodies, id, """{"message":{"data":"%%%"}}""");
+                var body = """{"message":{"data":"%%%"}}""";
+                await database.HashSetAsync(RedisQuarantine.Bodies, id, body);
+                await database.StringIncrementAsync(RedisQuarantine.TotalBytes, body.Length);
                 await database.ListLeftPushAsync(RedisQuarantine.Order, id);
             }
         }

@@ -67,6 +67,7 @@ public sealed class RedisQuarantineListingTests(RedisFixture redis)
             var metadata = $$"""{"id":"{{id}}","received_at":"{{DateTimeOffset.UtcNow:O}}","source":"push","reason":"message.data is not valid base64","edited_bytes":0,"discarded_at":"{{DateTimeOffset.UtcNow:O}}","discarded_by":"someone","body_bytes":0}""";
             await database.HashSetAsync(RedisQuarantine.Entries, id, metadata);
             await database.HashSetAsync(RedisQuarantine.Bodies, id, body);
+            await database.StringIncrementAsync(RedisQuarantine.TotalBytes, body.Length);
             await database.ListLeftPushAsync(RedisQuarantine.Order, id);
         }
 
