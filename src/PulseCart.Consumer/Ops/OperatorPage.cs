@@ -182,7 +182,7 @@ public static class OperatorPage
             const { response, body: result } = await post(`/ops/quarantine/${encodeURIComponent(editing.id)}/edit`, body, 'text/plain; charset=utf-8');
             $('editor-result').textContent = response.ok ? `saved and replayed: ${result.outcome}`
               : response.status === 422 ? `saved; still unusable: ${result.reason}`
-              : response.status === 503 ? `saved; the replay failed, try again: ${result.detail}`
+              : response.status === 503 ? `saved; ${result.detail}`
               : `not saved: ${result.reason ?? result.detail ?? response.status}`;
             if (response.ok) { editing = null; $('editor').style.display = 'none'; }
             refresh(true);

@@ -196,7 +196,7 @@ public static class QuarantineEndpoints
         string id, ReplayAttempt attempt, bool edited) => attempt.Verdict switch
         {
             EntryOutcome.Gone => TypedResults.NotFound(),
-            EntryOutcome.Failed => TypedResults.Problem($"replay failed, try again: {attempt.Reason}", statusCode: StatusCodes.Status503ServiceUnavailable),
+            EntryOutcome.Failed => TypedResults.Problem($"replay failed: {attempt.Reason}", statusCode: StatusCodes.Status503ServiceUnavailable),
             EntryOutcome.StillUnusable => TypedResults.UnprocessableEntity(new ReplayResult(id, attempt.Outcome, attempt.Reason, Edited: edited)),
             EntryOutcome.AlreadyDiscarded or EntryOutcome.Replaying => TypedResults.Conflict(new ReplayResult(id, attempt.Outcome, attempt.Reason, Edited: edited)),
             _ => TypedResults.Ok(new ReplayResult(id, attempt.Outcome, null, attempt.Verdict == EntryOutcome.AlreadyReplayed, edited)),
