@@ -1,10 +1,7 @@
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using PulseCart.Consumer.Quarantine;
 using PulseCart.Grains.Messaging;
-using StackExchange.Redis;
 
 namespace PulseCart.Consumer.Tests;
 
@@ -140,26 +137,18 @@ public sealed class RedisQuarantineActionTests(RedisFixture redis)
 
         // Two entries a stopped silo was replaying: one a minute ago, one eleven minutes ago.
         var (recent, lapsed) = (Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"));
-        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString))
+        foreach (var (id, since) in new[] { (recent, TimeSpan.FromMinutes(1)), (lapsed, TimeSpan.FromMinutes(11)) })
         {
-            var database = connection.GetDatabase();
-            foreach (var (id, since) in new[] { (recent, TimeSpan.FromMinutes(1)), (lapsed, TimeSpan.FromMinutes(11)) })
+            var metadata = new JsonObject
             {
-                var metadata = new JsonObject
-                {
-                    ["id"] = id,
-                    ["received_at"] = DateTimeOffset.UtcNow.AddHours(-1).ToString("O"),
-                    ["source"] = "push",
-                    ["reason"] = "message.data is not valid base64",
-                    ["replaying_since"] = DateTimeOffset.UtcNow.Subtract(since).ToString("O"),
-                    ["replaying_by"] = "stopped-silo-operator",
-                };
-                await database.HashSetAsync(RedisQuarantine.Entries, id, metadata.ToJsonString());
-                var body = """{"message":{"data":"%%%"}}""";
-                await database.HashSetAsync(RedisQuarantine.Bodies, id, body);
-                await database.StringIncrementAsync(RedisQuarantine.TotalBytes, body.Length);
-                await database.ListLeftPushAsync(RedisQuarantine.Order, id);
-            }
+                ["id"] = id,
+                ["received_at"] = DateTimeOffset.UtcNow.AddHours(-1).ToString("O"),
+                ["source"] = "push",
+                ["reason"] = "message.data is not valid base64",
+                ["replaying_since"] = DateTimeOffset.UtcNow.Subtract(since).ToString("O"),
+                ["replaying_by"] = "stopped-silo-operator",
+            };
+            await redis.PutQuarantineEntryAsync(id, metadata.ToJsonString(), """{"message":{"data":"%%%"}}""");
         }
 
         using var refused = await client.ActAsync(recent, "discard");
@@ -234,12 +223,7 @@ public sealed class RedisQuarantineActionTests(RedisFixture redis)
             ["raw_body"] = body,
             ["raw_body_encoding"] = "utf-8",
         };
-        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString))
-        {
-            var database = connection.GetDatabase();
-            await database.HashSetAsync(RedisQuarantine.Entries, id, metadata.ToJsonString());
-            await database.ListLeftPushAsync(RedisQuarantine.Order, id);
-        }
+        await redis.PutQuarantineEntryAsync(id, metadata.ToJsonString());
 
         Assert.Equal(body, await client.GetStringAsync($"/ops/quarantine/{id}/body"));
         using var discarded = await client.ActAsync(id, "discard");

@@ -1,4 +1,3 @@
-using PulseCart.Consumer.Quarantine;
 using StackExchange.Redis;
 
 namespace PulseCart.Consumer.Tests;
@@ -61,15 +60,8 @@ public sealed class RedisQuarantineListingTests(RedisFixture redis)
 
         // Earlier versions wrote body_bytes 0 back whenever an operator changed an entry (they read it without its body).
         var (id, body) = (Guid.NewGuid().ToString("N"), new string('x', 5_000));
-        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString))
-        {
-            var database = connection.GetDatabase();
-            var metadata = $$"""{"id":"{{id}}","received_at":"{{DateTimeOffset.UtcNow:O}}","source":"push","reason":"message.data is not valid base64","edited_bytes":0,"discarded_at":"{{DateTimeOffset.UtcNow:O}}","discarded_by":"someone","body_bytes":0}""";
-            await database.HashSetAsync(RedisQuarantine.Entries, id, metadata);
-            await database.HashSetAsync(RedisQuarantine.Bodies, id, body);
-            await database.StringIncrementAsync(RedisQuarantine.TotalBytes, body.Length);
-            await database.ListLeftPushAsync(RedisQuarantine.Order, id);
-        }
+        var metadata = $$"""{"id":"{{id}}","received_at":"{{DateTimeOffset.UtcNow:O}}","source":"push","reason":"message.data is not valid base64","edited_bytes":0,"discarded_at":"{{DateTimeOffset.UtcNow:O}}","discarded_by":"someone","body_bytes":0}""";
+        await redis.PutQuarantineEntryAsync(id, metadata, body);
 
         var entry = (await client.QuarantinedAsync()).Single(e => e.GetProperty("id").GetString() == id);
 

@@ -109,11 +109,12 @@ public sealed record QuarantineEntry(
             && (cut == shown.Length || (Rune.DecodeFromUtf8(bytes[cut..], out _, out var length) == OperationStatus.Done && cut + length > shown.Length));
         var preview = isText ? Encoding.UTF8.GetString(shown[..cut]) : Convert.ToBase64String(shown);
         var cause = QuarantineCauses.Normalise(Reason);
+        var replaying = IsReplaying(now);
         return new QuarantineListing(
             Id, ReceivedAt, Source, Reason, MessageId, Subscription, EventId, EventType,
             head.Length, isText ? "utf-8" : "base64", preview, shown.Length < head.Length, ReplayedAt, ReplayOutcome,
             CartId, OrderId, cause, QuarantineCauses.Key(cause), State, ReplayedBy, DiscardedAt, DiscardedBy, EditedAt, EditedBy,
-            EditedAt is null ? null : EditedBytes, IsReplaying(now) ? ReplayingSince : null, IsReplaying(now) ? ReplayingBy : null);
+            EditedAt is null ? null : EditedBytes, replaying ? ReplayingSince : null, replaying ? ReplayingBy : null);
     }
 }
 

@@ -97,9 +97,7 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
     {
         // Metadata only: a page of a hundred one-megabyte bodies would be read whole to show 2 KiB of each.
         var database = redis.GetDatabase();
-        var ids = await database.ListRangeAsync(Order, offset, offset + limit - 1);
-        RedisValue[] metadata = ids.Length == 0 ? [] : await database.HashGetAsync(Entries, ids);
-        return metadata.Where(json => json.HasValue).Select(json => Deserialize(json!, RedisValue.Null)).ToList();
+        return await MetadataAsync(database, await database.ListRangeAsync(Order, offset, offset + limit - 1));
     }
 
     public async Task<IReadOnlyList<BodyHead?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default)
@@ -131,13 +129,9 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
         {
             cancellationToken.ThrowIfCancellationRequested();
             var ids = await database.ListRangeAsync(Order, start, start + Page - 1);
-            RedisValue[] metadata = ids.Length == 0 ? [] : await database.HashGetAsync(Entries, ids);
-            foreach (var json in metadata)
+            foreach (var entry in await MetadataAsync(database, ids))
             {
-                if (json.HasValue)
-                {
-                    yield return Deserialize(json!, RedisValue.Null);
-                }
+                yield return entry;
             }
 
             if (ids.Length < Page)
@@ -145,6 +139,13 @@ public sealed class RedisQuarantine(IConnectionMultiplexer redis, IOptions<Quara
                 yield break;
             }
         }
+    }
+
+    // The entries with these ids, bodies left out (those kept apart); ids no longer kept are skipped.
+    private static async Task<List<QuarantineEntry>> MetadataAsync(IDatabase database, RedisValue[] ids)
+    {
+        RedisValue[] metadata = ids.Length == 0 ? [] : await database.HashGetAsync(Entries, ids);
+        return metadata.Where(json => json.HasValue).Select(json => Deserialize(json!, RedisValue.Null)).ToList();
     }
 
     public async Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default)
