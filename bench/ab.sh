@@ -96,7 +96,6 @@ for round in $(seq "$rounds"); do
     echo "$round ${name^^} $(burst "$name" "$seconds" "r$round$name$RANDOM")"
   done
 done | tee -a "$results"
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for name in A B; do
   echo "$name median: $(awk -v n=$name '$2 == n { print $3 }' "$results" | median) req/s," \
     "p99 $(awk -v n=$name '$2 == n { print $4 }' "$results" | median) ms," \

@@ -61,7 +61,6 @@ burst() { # carts, id prefix, seconds: prints req/s and the consumer's and Redis
   echo "$(grep -o '"rps":[0-9.]*' <<<"$result" | cut -d: -f2)" \
     "$(( ($(ticks "$consumer_pid") - c0) * tick_us / requests ))" "$(( ($(ticks "$redis_pid") - r0) * tick_us / requests ))"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 run=$RANDOM
 log "warming up: 10 s on 4,000 active carts"
 burst 2000 "a$run" 10 >/dev/null

@@ -34,3 +34,6 @@ build_bench_tools() {
     || { tail -30 "$work/build-bench.log" >&2; exit 1; }
   driver() { dotnet "$BENCH/.artifacts/bin/Driver/release/Driver.dll" "$@"; }
 }
+
+# The median of the numbers on stdin, one per line (the mean of the middle two when there are an even number).
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
