@@ -23,6 +23,8 @@ public sealed class FlakyQuarantine(IOptions<QuarantineOptions> options) : IQuar
 
     public volatile bool ScansTwice;
 
+    public volatile bool GetsFail;
+
     public Task AddAsync(QuarantineEntry entry, CancellationToken cancellationToken = default) =>
         AddsFail ? throw Down() : _inner.AddAsync(entry, cancellationToken);
 
@@ -41,7 +43,8 @@ public sealed class FlakyQuarantine(IOptions<QuarantineOptions> options) : IQuar
         }
     }
 
-    public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
+    public Task<QuarantineEntry?> GetAsync(string id, CancellationToken cancellationToken = default) =>
+        GetsFail ? throw Down() : _inner.GetAsync(id, cancellationToken);
 
     public Task<IReadOnlyList<BodyHead?>> HeadsAsync(IReadOnlyList<string> ids, int bytes, CancellationToken cancellationToken = default) =>
         _inner.HeadsAsync(ids, bytes, cancellationToken);

@@ -58,6 +58,28 @@ public sealed class QuarantineBoundsTests
     }
 
     [Fact]
+    public async Task AReplayWhoseBodyCannotBeReadLetsGoOfTheEntrySoTheNextReplayNeedNotWait()
+    {
+        var sink = new SwitchedSink();
+        var (consumer, client, quarantine, order) = await WithQuarantinedOrderAsync(sink);
+        await using var stopped = consumer;
+        var id = (await client.EntriesAsync($"order_id={order}")).Single().GetProperty("id").GetString()!;
+
+        // Redis fails between the claim and the read of the body: nothing has gone out.
+        sink.Release();
+        quarantine.GetsFail = true;
+        using var failed = await client.PostAsync($"/ops/quarantine/{id}/replay", null);
+        Assert.False(failed.IsSuccessStatusCode);
+        Assert.Equal(0, sink.Sent);
+
+        quarantine.GetsFail = false;
+        using var replayed = await client.PostAsync($"/ops/quarantine/{id}/replay", null);
+
+        Assert.Equal(HttpStatusCode.OK, replayed.StatusCode);
+        Assert.Equal(1, sink.Sent);
+    }
+
+    [Fact]
     public async Task AReplayGivenUpOnWhileItsGrainStillSendsKeepsTheEntryHeldSoNoDiscardRacesTheSend()
     {
         var sink = new SwitchedSink();

@@ -91,8 +91,20 @@ public sealed class QuarantineActions(IQuarantine quarantine, PushHandler pushes
             return refusal;
         }
 
-        // The bodies as kept: under the claim no one else edits them.
-        if (await quarantine.GetAsync(id, cancellationToken) is not { } entry)
+        // The bodies as kept: under the claim no one else edits them. Nothing has been sent when this read fails,
+        // so the claim is let go at once rather than holding the entry until it lapses.
+        QuarantineEntry? entry;
+        try
+        {
+            entry = await quarantine.GetAsync(id, cancellationToken);
+        }
+        catch
+        {
+            await TryReleaseAsync(id, now, who);
+            throw;
+        }
+
+        if (entry is null)
         {
             return Gone;
         }
@@ -125,14 +137,29 @@ public sealed class QuarantineActions(IQuarantine quarantine, PushHandler pushes
         // The claim ends; the first outcome recorded stays (a claim that lapsed mid-replay lets a second replay through dedup).
         await quarantine.UpdateAsync(id, current =>
         {
-            var released = current.ReplayingSince == now && current.ReplayingBy == who
-                ? current with { ReplayingSince = null, ReplayingBy = null }
-                : current;
+            var released = Released(current, now, who);
             return attempt.Took && released.ReplayedAt is null
                 ? released with { ReplayedAt = time.GetUtcNow(), ReplayOutcome = attempt.Outcome, ReplayedBy = who }
                 : released;
         }, CancellationToken.None);
         return attempt;
+    }
+
+    /// <summary>The entry without this replay's claim; a claim someone else took after this one lapsed stays.</summary>
+    private static QuarantineEntry Released(QuarantineEntry entry, DateTimeOffset claimedAt, string who) =>
+        entry.ReplayingSince == claimedAt && entry.ReplayingBy == who ? entry with { ReplayingSince = null, ReplayingBy = null } : entry;
+
+    /// <summary>Lets go of a claim under which nothing was sent; when the store fails again the claim lapses on its own.</summary>
+    private async Task TryReleaseAsync(string id, DateTimeOffset claimedAt, string who)
+    {
+        try
+        {
+            await quarantine.UpdateAsync(id, current => Released(current, claimedAt, who), CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // The read's failure is the one to report.
+        }
     }
 
     /// <summary>Why nothing may be done to the entry now, or null when it is open and no replay holds it.</summary>
