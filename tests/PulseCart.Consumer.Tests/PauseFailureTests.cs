@@ -19,7 +19,8 @@ public sealed class PauseFailureTests
         // The switch's store fails just after the endpoint is detached, before the pause is recorded.
         store.FailNextSave = true;
         using var paused = await client.PostAsync("/ops/pause", null);
-        Assert.Equal(HttpStatusCode.InternalServerError, paused.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, paused.StatusCode);
+        Assert.Contains("TimeoutException", await paused.Content.ReadAsStringAsync());
         Assert.False((await client.SubscriptionAsync()).GetProperty("pushConfig").TryGetProperty("pushEndpoint", out _));
         var audited = Assert.Single(await client.AuditAsync(), entry => entry.GetProperty("action").GetString() == "pause");
         Assert.Contains("failed part-way", audited.GetProperty("outcome").GetString());

@@ -51,7 +51,8 @@ public sealed class QuarantineBoundsTests
         quarantine.FailUpdatesAfter(1);
         using var replayed = await client.PostAsync($"/ops/quarantine/{id}/replay", null);
 
-        Assert.Equal(HttpStatusCode.InternalServerError, replayed.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, replayed.StatusCode);
+        Assert.Contains("RedisConnectionException", await replayed.Content.ReadAsStringAsync());
         Assert.Equal(1, sink.Sent);
         var audited = Assert.Single(await client.AuditAsync(), entry => entry.GetProperty("action").GetString() == "replay");
         Assert.StartsWith("failed part-way", audited.GetProperty("outcome").GetString());
@@ -69,7 +70,7 @@ public sealed class QuarantineBoundsTests
         sink.Release();
         quarantine.GetsFail = true;
         using var failed = await client.PostAsync($"/ops/quarantine/{id}/replay", null);
-        Assert.False(failed.IsSuccessStatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
         Assert.Equal(0, sink.Sent);
 
         quarantine.GetsFail = false;

@@ -3,6 +3,7 @@ using PulseCart.Abstractions.Carts;
 using PulseCart.Abstractions.Orders;
 using PulseCart.Consumer.Audit;
 using PulseCart.Consumer.Charts;
+using PulseCart.Consumer.Delivery;
 using PulseCart.Consumer.Events;
 using PulseCart.Consumer.Telemetry;
 using PulseCart.Google.CloudTasks;
@@ -22,7 +23,7 @@ public static class OpsEndpoints
     public static RouteGroupBuilder MapOperatorEndpoints(this WebApplication app)
     {
         var operators = app.MapGroup("").RequireAuthorization(SecurityPolicies.Operators);
-        var ops = operators.MapGroup("/ops");
+        var ops = operators.MapGroup("/ops").AddEndpointFilter(UnavailableAs503);
         ops.MapGet("/", OperatorPage.Get);
         ops.MapGet("/summary", GetSummary);
         ops.MapGet("/reminders", ListRemindersAsync);
@@ -36,6 +37,25 @@ public static class OpsEndpoints
         operators.MapPrometheusScrapingEndpoint("/metrics");
         operators.MapPulseCartDashboard(app.Configuration);
         return operators;
+    }
+
+    /// <summary>
+    /// A store, the cluster or Google unavailable is answered 503 with what failed, instead of a bare 500: the operator
+    /// learns that trying again later may work. An action that stopped part-way has recorded so in the audit.
+    /// </summary>
+    private static async ValueTask<object?> UnavailableAs503(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (Exception exception) when (TransientFailures.IsTransient(exception) && !context.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            var partWay = HttpMethods.IsGet(context.HttpContext.Request.Method) ? "" : "; the action may have stopped part-way: see /ops/audit";
+            return TypedResults.Problem(
+                $"unavailable, try again later: {exception.GetType().Name}: {exception.Message}{partWay}",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
     }
 
     public static Ok<OpsSummary> GetSummary(RecentActivity recent)
