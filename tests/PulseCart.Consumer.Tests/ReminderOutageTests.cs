@@ -53,6 +53,40 @@ public sealed class ReminderOutageTests
     }
 
     [Fact]
+    public async Task AReminderTheSinkRefusesOnItsLastAttemptIsCarriedOnWhenTheQuarantineCannotKeepIt()
+    {
+        // The cart records the dead letter, then the quarantine (Redis flapping) cannot keep it: the queue will not
+        // call again, so a task of its own carries the reminder on, and it goes out once the messaging service is back.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var sink = new SinkDown();
+        await using var consumer = new ConsumerFactory(
+            new Dictionary<string, string?> { ["PulseCart:Reminders:MaxAttempts"] = "2" },
+            services: services => services
+                .AddSingleton<TimeProvider>(clock)
+                .AddSingleton<IMessageSender>(sink)
+                .AddSingleton<FlakyQuarantine>()
+                .AddSingleton<IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
+        var (client, cart, advance) = await AbandonedCartAsync(consumer, clock);
+        var reminderId = (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
+
+        consumer.Services.GetRequiredService<FlakyQuarantine>().AddsFail = true;
+        await advance(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+        await advance(TimeSpan.FromSeconds(10));
+        var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
+        var own = emulator.Attempts.Where(attempt => attempt.TaskName.EndsWith("/" + reminderId, StringComparison.Ordinal)).ToList();
+        Assert.Equal([503, 204], own.Select(attempt => attempt.StatusCode ?? 0));
+        Assert.Contains(emulator.Attempts, attempt => attempt.TaskName.EndsWith($"/{reminderId}-again-1", StringComparison.Ordinal));
+        Assert.Equal(0, sink.Sent);
+
+        (sink.Down, consumer.Services.GetRequiredService<FlakyQuarantine>().AddsFail) = (false, false);
+        await advance(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(1, sink.Sent);
+        Assert.Equal("sent", (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("status").GetString());
+        Assert.Empty(await client.QuarantinedAsync());
+    }
+
+    [Fact]
     public async Task AReminderRetriedWhileTheSinkIsDownWaitsForNewsOnlyOnce()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -98,19 +132,30 @@ public sealed class ReminderOutageTests
         });
     }
 
-    /// <summary>A messaging service that is down: every send fails as one a retry could get through.</summary>
+    /// <summary>A messaging service that is down until told otherwise: every send fails as one a retry could get through.</summary>
     private sealed class SinkDown : IMessageSender
     {
         private int _calls;
+        private int _sent;
+
+        public volatile bool Down = true;
 
         public string Sink => "down";
 
         public int Calls => Volatile.Read(ref _calls);
 
+        public int Sent => Volatile.Read(ref _sent);
+
         public Task SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _calls);
-            return Task.FromException(new MessageSendException("webhook answered 503"));
+            if (Down)
+            {
+                return Task.FromException(new MessageSendException("webhook answered 503"));
+            }
+
+            Interlocked.Increment(ref _sent);
+            return Task.CompletedTask;
         }
     }
 

@@ -2,7 +2,8 @@ namespace PulseCart.Abstractions.Carts;
 
 /// <summary>
 /// A reminder task calling back: which reminder, for which abandonment and due when (as the task says), and whether
-/// the queue will try again if this attempt fails. An operator's replay of a quarantined callback says so: a reminder
+/// the queue will try again if this attempt fails. An operator's replay of a quarantined callback says so
+/// (<see cref="IsReplay"/>), as does a task carrying on a dead letter the quarantine could not keep: a reminder
 /// dead-lettered while the messaging sink was down is then tried again.
 /// </summary>
 [GenerateSerializer, Immutable]

@@ -62,8 +62,9 @@ public sealed class ReminderCallbackHandler(
         ReminderResult result;
         try
         {
+            // A task carrying on a dead letter replays what the quarantine could not keep.
             result = await grains.GetGrain<ICartGrain>(callback.CartId).RemindAsync(
-                new ReminderDue(callback.ReminderId, isLastAttempt, isReplay, callback.EventId, callback.DueAt));
+                new ReminderDue(callback.ReminderId, isLastAttempt, isReplay || IsContinuation(taskName), callback.EventId, callback.DueAt));
         }
         catch (Exception exception) when (isLastAttempt || !TransientFailures.IsTransient(exception))
         {
@@ -90,15 +91,14 @@ public sealed class ReminderCallbackHandler(
         logger.LogInformation(
             "Reminder {ReminderId} for cart {CartId} (task {TaskName}, retry {RetryCount}): {Outcome} {Reason}",
             callback.ReminderId, callback.CartId, taskName, retryCount, result.Outcome, result.Reason);
+        if (result.Outcome == ReminderOutcome.DeadLettered)
+        {
+            return await DeadLetterAsync(isReplay, isLastAttempt, body, $"reminder dead-lettered: {result.Reason}", taskName, callback, cancellationToken);
+        }
 
         metrics.Reminder(
             JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString()),
             result.Outcome == ReminderOutcome.Skipped ? SkipReasonTag(result.Reason) : null);
-        if (result.Outcome == ReminderOutcome.DeadLettered)
-        {
-            await QuarantineAsync(!isReplay, body, $"reminder dead-lettered: {result.Reason}", taskName, callback, cancellationToken);
-        }
-
         return JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Outcome.ToString());
     }
 
@@ -168,12 +168,20 @@ public sealed class ReminderCallbackHandler(
     // r-1 → r-1-again-1 → r-1-again-2 …; null once the chain is at its end or the name would be too long for a task id.
     private static string? NextTaskId(string taskName)
     {
-        var mark = taskName.LastIndexOf(ContinuationMark, StringComparison.Ordinal);
-        var (root, count) = mark >= 0 && int.TryParse(taskName.AsSpan(mark + ContinuationMark.Length), out var n) && n > 0
-            ? (taskName[..mark], n)
-            : (taskName, 0);
+        var (root, count) = Continuation(taskName);
         var next = $"{root}{ContinuationMark}{count + 1}";
         return taskName.Length > 0 && count < MaxContinuations && next.Length <= 500 ? next : null;
+    }
+
+    private static bool IsContinuation(string taskName) => Continuation(taskName).Count > 0;
+
+    // The task a chain started from, and how far along the chain this one is (0 for the reminder's own task).
+    private static (string Root, int Count) Continuation(string taskName)
+    {
+        var mark = taskName.LastIndexOf(ContinuationMark, StringComparison.Ordinal);
+        return mark >= 0 && int.TryParse(taskName.AsSpan(mark + ContinuationMark.Length), out var n) && n > 0
+            ? (taskName[..mark], n)
+            : (taskName, 0);
     }
 
     private async Task QuarantineAsync(
