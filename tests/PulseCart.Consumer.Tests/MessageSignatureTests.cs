@@ -1,6 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using PulseCart.Consumer.Delivery;
+using PulseCart.Consumer.Quarantine;
 
 namespace PulseCart.Consumer.Tests;
 
@@ -72,5 +75,21 @@ public sealed class MessageSignatureTests : IAsyncLifetime
 
         Assert.Equal("processed", replayed.GetProperty("outcome").GetString());
         Assert.Single(consumer.SentWithKey($"order_confirmation:{order}"));
+    }
+
+    [Fact]
+    public async Task AnyPushsSignatureHeaderIsKeptNoLongerThanANameWhateverItsSize()
+    {
+        // Kestrel lets a header run to 32 KiB; kept whole, 10,000 entries' headers would be ~600 MiB outside the
+        // quarantine's byte bound. No valid signature is anywhere near 512 characters.
+        var client = _consumer.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/consumer/push") { Content = new StringContent("""{"message":{"data":"%%%"}}""") };
+        request.Headers.Add("signature", new string('a', 30_000));
+        Assert.Equal("quarantined", (await client.SendAsync(request)).Outcome());
+
+        var id = (await client.QuarantinedAsync()).Single(entry => entry.GetProperty("body_preview").GetString()!.Contains("%%%")).GetProperty("id").GetString()!;
+        var kept = await _consumer.Services.GetRequiredService<IQuarantine>().GetAsync(id);
+
+        Assert.InRange(kept!.Signature!.Length, 1, ShownText.MaxNameChars + 1);
     }
 }

@@ -165,7 +165,7 @@ public sealed partial class PushHandler(
         string? eventType, CancellationToken cancellationToken)
     {
         var entry = QuarantineEntry.Create(time.GetUtcNow(), "push", reason, messageId, subscription, eventId, eventType, body.Span)
-            with { Signature = signature.Length > 0 ? signature : null };
+            with { Signature = signature.Length > 0 ? ShownText.Cut(signature, ShownText.MaxNameChars) : null };
 
         // Kept before it is acknowledged: if the quarantine cannot take it, the exception makes Pub/Sub retry.
         await quarantine.AddAsync(entry, cancellationToken);
