@@ -79,6 +79,25 @@ public sealed class EmulatorApiTests
         Assert.Equal("k", kept[2].OrderingKey);
     }
 
+    [Fact]
+    public async Task APublishOverTenMegabytesIsRefusedAsPubSubRefusesIt()
+    {
+        await using var host = await PubSubHost.StartAsync();
+        await host.CreateTopicAsync("orders");
+        var justUnder = Convert.ToBase64String(new byte[10 * 1024 * 1024 - 100]);
+        var over = Convert.ToBase64String(new byte[10 * 1024 * 1024 + 1]);
+
+        using var accepted = await host.PostAsync($"{PubSubHost.TopicName("orders")}:publish", $$"""{"messages":[{"data":"{{justUnder}}"}]}""");
+        using var refused = await host.PostAsync($"{PubSubHost.TopicName("orders")}:publish", $$"""{"messages":[{"data":"{{over}}"}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var error = await GoogleErrors.ReadAsync(refused);
+        Assert.Equal("INVALID_ARGUMENT", error.Status);
+        Assert.Contains("Request payload size exceeds the limit: 10485760 bytes", error.Message);
+        Assert.Single(host.Emulator.MessagesOf(PubSubHost.TopicName("orders")));
+    }
+
     [Theory]
     [InlineData("GET", "projects/test-project/topics/missing", null, 404, "NOT_FOUND", "resource=missing")]
     [InlineData("GET", "projects/test-project/subscriptions/missing", null, 404, "NOT_FOUND", "resource=missing")]

@@ -168,6 +168,33 @@ public sealed class PullAndAdministrationTests
     }
 
     [Fact]
+    public async Task ASubscriptionsExpirationPolicyIsKeptAndShownAsPubSubShowsIt()
+    {
+        await using var host = await PubSubHost.StartAsync();
+        await host.CreateTopicAsync("orders");
+        await host.CreateSubscriptionAsync("default", "orders");
+        await host.CreateSubscriptionAsync("never", "orders", body => body["expirationPolicy"] = new JsonObject());
+        await host.CreateSubscriptionAsync("two-days", "orders", body => body["expirationPolicy"] = new JsonObject { ["ttl"] = "172800s" });
+
+        // Unset: 31 days. Set without a ttl (gcloud's --expiration-period=never): never expires.
+        Assert.Equal("2678400s", (await DescribeAsync("default")).GetProperty("expirationPolicy").GetProperty("ttl").GetString());
+        Assert.False((await DescribeAsync("never")).GetProperty("expirationPolicy").TryGetProperty("ttl", out _));
+        Assert.Equal("172800s", (await DescribeAsync("two-days")).GetProperty("expirationPolicy").GetProperty("ttl").GetString());
+
+        using var patched = await SendAsync(host, HttpMethod.Patch, PubSubHost.SubscriptionName("two-days"),
+            """{"subscription":{"expirationPolicy":{"ttl":"259200s"}},"updateMask":"expirationPolicy"}""");
+        Assert.Equal("259200s", (await PubSubHost.ReadOkAsync(patched)).GetProperty("expirationPolicy").GetProperty("ttl").GetString());
+
+        using var tooShort = await SendAsync(host, HttpMethod.Patch, PubSubHost.SubscriptionName("two-days"),
+            """{"subscription":{"expirationPolicy":{"ttl":"3600s"}},"updateMask":"expirationPolicy"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, tooShort.StatusCode);
+        Assert.Contains("at least 1 day", (await GoogleErrors.ReadAsync(tooShort)).Message);
+        Assert.Equal("259200s", (await DescribeAsync("two-days")).GetProperty("expirationPolicy").GetProperty("ttl").GetString());
+
+        async Task<JsonElement> DescribeAsync(string name) => await PubSubHost.ReadOkAsync(await host.GetAsync(PubSubHost.SubscriptionName(name)));
+    }
+
+    [Fact]
     public async Task DeletedSubscriptionReceivesNothingAndADeletedTopicLeavesItsSubscriptionsNamingDeletedTopic()
     {
         await using var host = await PubSubHost.StartAsync();

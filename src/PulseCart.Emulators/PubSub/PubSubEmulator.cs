@@ -33,6 +33,10 @@ public sealed class PubSubEmulator : IParkable
     internal const string DeadLetterTopicPublishTime = "CloudPubSubDeadLetterSourceTopicPublishTime";
 
     internal const int MaxMessagesPerPublish = 1000;
+
+    // Pub/Sub's quota on one publish request, messages and attributes included ("10 MB"); Google's APIs answer a
+    // larger payload with this figure.
+    internal const int MaxPublishRequestBytes = 10 * 1024 * 1024;
     internal const int MaxAttributes = 100;
     internal const int MaxAttributeKeyBytes = 256;
     internal const int MaxAttributeValueBytes = 1024;
@@ -247,6 +251,11 @@ public sealed class PubSubEmulator : IParkable
     internal PublishResponse Publish(PublishRequest request)
     {
         CheckTopicName(request.Topic);
+        if (request.CalculateSize() > MaxPublishRequestBytes)
+        {
+            throw ApiException.InvalidArgument($"Request payload size exceeds the limit: {MaxPublishRequestBytes} bytes.");
+        }
+
         var messages = request.Messages.Select((message, index) => Outgoing(message, $"messages[{index}]")).ToList();
         if (messages.Count == 0)
         {

@@ -36,11 +36,21 @@ internal sealed record SubscriptionSpec(
     public static readonly PushRetryPolicy DefaultRetryPolicy = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(600), Explicit: false);
     public const int DefaultMaxDeliveryAttempts = 5;
 
+    /// <summary>How long an inactive subscription lives when its expiration policy is not set.</summary>
+    public static readonly TimeSpan DefaultExpiration = TimeSpan.FromDays(31);
+
     private static readonly TimeSpan MinAckDeadline = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MaxAckDeadline = TimeSpan.FromSeconds(600);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(600);
     private static readonly TimeSpan MinRetention = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan MaxRetention = TimeSpan.FromDays(31);
+    private static readonly TimeSpan MinExpiration = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// The expiration policy's time to live: 31 days unless set, null when set without one (never expires). Kept and
+    /// shown as Pub/Sub does; the twin itself never deletes an inactive subscription.
+    /// </summary>
+    public TimeSpan? Expiration { get; init; } = DefaultExpiration;
 
     public bool IsPull => PushEndpoint is null;
 
@@ -103,7 +113,10 @@ internal sealed record SubscriptionSpec(
             deadLetterPolicy,
             resource.MessageRetentionDuration?.ToTimeSpan() ?? DefaultRetention,
             resource.EnableMessageOrdering,
-            resource.Labels.Count == 0 ? null : new Dictionary<string, string>(resource.Labels, StringComparer.Ordinal));
+            resource.Labels.Count == 0 ? null : new Dictionary<string, string>(resource.Labels, StringComparer.Ordinal))
+        {
+            Expiration = resource.ExpirationPolicy is { } expiration ? expiration.Ttl?.ToTimeSpan() : DefaultExpiration,
+        };
         return spec.Problems().FirstOrDefault() is { } problem
             ? throw ApiException.InvalidArgument($"Invalid subscription: {problem}")
             : spec;
@@ -120,6 +133,7 @@ internal sealed record SubscriptionSpec(
             EnableMessageOrdering = EnableMessageOrdering,
             State = Subscription.Types.State.Active,
             PushConfig = new PushConfig(),
+            ExpirationPolicy = new ExpirationPolicy { Ttl = Expiration is { } ttl ? Duration.FromTimeSpan(ttl) : null },
         };
         if (PushEndpoint is not null)
         {
@@ -183,6 +197,11 @@ internal sealed record SubscriptionSpec(
         if (Labels?.GetValueOrDefault(EventarcLabel) is { } eventarc && (Eventarc is null || PushEndpoint is null || NoWrapper is not null))
         {
             yield return $"Label {EventarcLabel}={eventarc}: use binary or structured, on a push subscription with the wrapper (Eventarc sends the envelope as the event's data).";
+        }
+
+        if (Expiration < MinExpiration)
+        {
+            yield return "ExpirationPolicy:Ttl must be at least 1 day (or unset, for a subscription that never expires).";
         }
 
         if (AckDeadline < MinAckDeadline || AckDeadline > MaxAckDeadline)
