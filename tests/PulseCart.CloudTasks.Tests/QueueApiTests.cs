@@ -3,6 +3,11 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using PulseCart.CloudTasks.Tests.Support;
+using PulseCart.Emulators.CloudTasks;
+using FieldMask = Google.Protobuf.WellKnownTypes.FieldMask;
+using Queue = PulseCart.GoogleApis.CloudTasks.V2.Queue;
+using RetryConfig = PulseCart.GoogleApis.CloudTasks.V2.RetryConfig;
+using UpdateQueueRequest = PulseCart.GoogleApis.CloudTasks.V2.UpdateQueueRequest;
 
 namespace PulseCart.CloudTasks.Tests;
 
@@ -73,6 +78,67 @@ public sealed class QueueApiTests
     }
 
     [Fact]
+    public async Task PatchingAQueueThatDoesNotExistCreatesItWithTheMaskedFieldsAndDefaultsForTheRest()
+    {
+        await using var scenario = await Scenario.StartAsync();
+
+        // maxConcurrentDispatches is in the body but not the mask, so like any unmasked field it keeps Google's default.
+        var patched = await SendJsonAsync(scenario, HttpMethod.Patch, $"{Location}/queues/upserted?updateMask=rateLimits.maxDispatchesPerSecond,retryConfig.maxAttempts",
+            """{"rateLimits":{"maxDispatchesPerSecond":3,"maxConcurrentDispatches":7},"retryConfig":{"maxAttempts":4}}""");
+        var read = await GetJsonAsync(scenario, $"{Location}/queues/upserted");
+
+        Assert.Equal(patched.ToString(), read.ToString());
+        Assert.Equal("RUNNING", read.GetProperty("state").GetString());
+        Assert.Equal(3, read.GetProperty("rateLimits").GetProperty("maxDispatchesPerSecond").GetDouble());
+        Assert.Equal(1000, read.GetProperty("rateLimits").GetProperty("maxConcurrentDispatches").GetInt32());
+        Assert.Equal(4, read.GetProperty("retryConfig").GetProperty("maxAttempts").GetInt32());
+        Assert.Equal("0.100s", read.GetProperty("retryConfig").GetProperty("minBackoff").GetString());
+
+        // Without a mask every field of the body is taken.
+        var unmasked = await SendJsonAsync(scenario, HttpMethod.Patch, $"{Location}/queues/unmasked", """{"rateLimits":{"maxConcurrentDispatches":7}}""");
+        Assert.Equal(7, unmasked.GetProperty("rateLimits").GetProperty("maxConcurrentDispatches").GetInt32());
+        var listed = await GetJsonAsync(scenario, $"{Location}/queues");
+        Assert.Equal(
+            [Scenario.QueueName, $"{Location}/queues/unmasked", $"{Location}/queues/upserted"],
+            listed.GetProperty("queues").EnumerateArray().Select(queue => queue.GetProperty("name").GetString()));
+
+        // The created queue is live: its dispatcher runs its tasks.
+        using var created = await scenario.CreateRawAsync(Scenario.TaskJson(scenario.CallbackUrl.AbsoluteUri), $"{Location}/queues/upserted");
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        var dispatched = await scenario.Handler.NextAsync();
+        Assert.Equal("upserted", dispatched.Header("X-CloudTasks-QueueName"));
+    }
+
+    [Fact]
+    public async Task UpdateQueueOverGrpcCreatesAQueueThatDoesNotExist()
+    {
+        await using var scenario = await Scenario.StartAsync();
+        var service = new CloudTasksGrpcService(scenario.Emulator.Emulator);
+        var request = new UpdateQueueRequest
+        {
+            Queue = new Queue { Name = $"{Location}/queues/by-grpc", RetryConfig = new RetryConfig { MaxAttempts = 6 } },
+            UpdateMask = new FieldMask { Paths = { "retry_config.max_attempts" } },
+        };
+
+        var answered = await service.UpdateQueue(request, context: null!);
+
+        Assert.Equal(6, answered.RetryConfig.MaxAttempts);
+        var read = await GetJsonAsync(scenario, $"{Location}/queues/by-grpc");
+        Assert.Equal(6, read.GetProperty("retryConfig").GetProperty("maxAttempts").GetInt32());
+        Assert.Equal(500, read.GetProperty("rateLimits").GetProperty("maxDispatchesPerSecond").GetDouble());
+    }
+
+    [Fact]
+    public async Task MaxConcurrentDispatchesUpToGooglesLimitOf5000IsAccepted()
+    {
+        await using var scenario = await Scenario.StartAsync();
+
+        var queue = await CreateQueueAsync(scenario, "widest", """ "rateLimits":{"maxConcurrentDispatches":5000} """);
+
+        Assert.Equal(5000, queue.GetProperty("rateLimits").GetProperty("maxConcurrentDispatches").GetInt32());
+    }
+
+    [Fact]
     public async Task PausedQueueHoldsItsTasksRunDispatchesOneNowAndPurgeDropsTheRest()
     {
         await using var scenario = await Scenario.StartAsync();
@@ -138,6 +204,10 @@ public sealed class QueueApiTests
             ("POST", $"{Location}/queues", $$$"""{"name":"{{{Location}}}/queues/fast","rateLimits":{"maxDispatchesPerSecond":501}}""", 400, "INVALID_ARGUMENT"),
             ("POST", $"{Location}/queues", $$$"""{"name":"{{{Location}}}/queues/nan","rateLimits":{"maxDispatchesPerSecond":"NaN"}}""", 400, "INVALID_ARGUMENT"),
             ("PATCH", $"{Location}/queues/twice?updateMask=rateLimits.maxDispatchesPerSecond", """{"rateLimits":{"maxDispatchesPerSecond":"NaN"}}""", 400, "INVALID_ARGUMENT"),
+            ("POST", $"{Location}/queues", $$$"""{"name":"{{{Location}}}/queues/wide","rateLimits":{"maxConcurrentDispatches":5001}}""", 400, "INVALID_ARGUMENT"),
+            ("PATCH", $"{Location}/queues/twice?updateMask=rateLimits.maxConcurrentDispatches", """{"rateLimits":{"maxConcurrentDispatches":5001}}""", 400, "INVALID_ARGUMENT"),
+            ("PATCH", $"{Location}/queues/wide", """{"rateLimits":{"maxConcurrentDispatches":5001}}""", 400, "INVALID_ARGUMENT"),
+            ("PATCH", "projects/other/locations/local/queues/bad_id", "{}", 400, "INVALID_ARGUMENT"),
             ("GET", $"{Location}/queues/missing", null, 404, "NOT_FOUND"),
             ("PATCH", $"{Location}/queues/twice?updateMask=nonsense", "{}", 400, "INVALID_ARGUMENT"),
             ("POST", $"{Location}/queues/missing:pause", "{}", 404, "NOT_FOUND"),

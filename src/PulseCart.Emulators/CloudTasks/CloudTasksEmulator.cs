@@ -152,11 +152,13 @@ public sealed partial class CloudTasksEmulator
         return new ListQueuesResponse { Queues = { page }, NextPageToken = next };
     }
 
-    /// <summary>Changes the fields <c>update_mask</c> names (all settable ones when it is empty); they apply to the next dispatch.</summary>
+    /// <summary>
+    /// Changes the fields <c>update_mask</c> names (all settable ones when it is empty); they apply to the next dispatch.
+    /// Like Google's, it creates a queue that does not exist: with those fields, and Google's defaults for the rest.
+    /// </summary>
     internal Queue UpdateQueue(UpdateQueueRequest request)
     {
         var update = request.Queue ?? throw ApiException.InvalidArgument("Queue is required.");
-        var runtime = FindQueue(update.Name);
         var mask = request.UpdateMask ?? new FieldMask();
         if (mask.Paths.Count > 0 && !FieldMask.IsValid<Queue>(mask))
         {
@@ -168,7 +170,9 @@ public sealed partial class CloudTasksEmulator
             throw ApiException.InvalidArgument($"update_mask '{mask}' names a field that cannot be updated: set rate_limits and retry_config.");
         }
 
-        var merged = QueueResources.Resource(runtime);
+        // A new queue starts from its name alone: QueueResources.Settings fills in Google's defaults for what stays unset.
+        var existing = _queues.TryGetValue(update.Name, out var found) ? found : null;
+        var merged = existing is null ? new Queue { Name = update.Name } : QueueResources.Resource(existing);
         if (mask.Paths.Count == 0)
         {
             merged.RateLimits = update.RateLimits ?? merged.RateLimits;
@@ -180,8 +184,22 @@ public sealed partial class CloudTasksEmulator
             UpdateMasks.Apply(mask, update, merged);
         }
 
-        runtime.Apply(QueueResources.Settings(merged));
-        return QueueResources.Resource(runtime);
+        var settings = QueueResources.Settings(merged);
+        if (existing is not null)
+        {
+            existing.Apply(settings);
+            return QueueResources.Resource(existing);
+        }
+
+        var created = new QueueRuntime(settings);
+        if (!_queues.TryAdd(created.Name, created))
+        {
+            // Another call created it meanwhile: this one updates that queue, as if it had come second.
+            return UpdateQueue(request);
+        }
+
+        _addedQueues.Writer.TryWrite(created);
+        return QueueResources.Resource(created);
     }
 
     internal async Task DeleteQueueAsync(string name)

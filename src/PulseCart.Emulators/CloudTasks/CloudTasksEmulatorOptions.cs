@@ -117,9 +117,9 @@ public sealed partial class EmulatedQueue
             yield return "RateLimits:MaxDispatchesPerSecond must be more than 0 and at most 500.";
         }
 
-        if (RateLimits.MaxConcurrentDispatches < 1)
+        if (RateLimits.MaxConcurrentDispatches is < 1 or > 5000)
         {
-            yield return "RateLimits:MaxConcurrentDispatches must be at least 1.";
+            yield return "RateLimits:MaxConcurrentDispatches must be between 1 and 5000.";
         }
     }
 
@@ -152,6 +152,6 @@ public sealed class QueueRateLimits
     /// <summary>At most this many dispatches start in any one-second window (Cloud Tasks allows up to 500).</summary>
     public double MaxDispatchesPerSecond { get; set; } = 500;
 
-    /// <summary>At most this many dispatches are waiting for their handler at once.</summary>
+    /// <summary>At most this many dispatches are waiting for their handler at once (Cloud Tasks allows up to 5,000).</summary>
     public int MaxConcurrentDispatches { get; set; } = 1000;
 }
