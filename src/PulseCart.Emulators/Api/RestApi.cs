@@ -253,13 +253,17 @@ internal static class GoogleJson
 internal static class RestApi
 {
     /// <summary>
-    /// Serves <paramref name="methods"/> under <c>{prefix}/{version}/…</c>, and answers anything else under the prefix (or,
-    /// with an empty prefix, under <c>/{version}/</c>) with Google's 404 error body rather than an empty one.
+    /// Serves <paramref name="methods"/> under <c>{prefix}/{version}/…</c>. Google's other methods of the same API answer
+    /// 501 UNIMPLEMENTED, and anything else under the prefix (or, with an empty prefix, under <c>/{version}/</c>) Google's
+    /// 404 error body rather than an empty one.
     /// </summary>
     public static RouteGroupBuilder MapRestApi(this IEndpointRouteBuilder endpoints, string prefix, string version, string apiName, IReadOnlyList<RestMethod> methods)
     {
         var group = endpoints.MapGroup(prefix).ExcludeFromDescription();
-        Task Dispatch(HttpContext context) => DispatchAsync(context, prefix, apiName, methods);
+
+        // The served methods come first, so they win over Google's entry for the same path.
+        IReadOnlyList<RestMethod> answered = [.. methods, .. GoogleRestMethods.NotServed(methods, apiName)];
+        Task Dispatch(HttpContext context) => DispatchAsync(context, prefix, apiName, answered);
         group.Map($"/{version}/{{**path}}", Dispatch);
         if (prefix.Length > 0)
         {
