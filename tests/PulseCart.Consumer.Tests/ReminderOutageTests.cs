@@ -20,28 +20,18 @@ public sealed class ReminderOutageTests
         // reminder carries on in a task of its own.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var redis = new RedisOutage();
-        await using var consumer = new ConsumerFactory(
-            new Dictionary<string, string?> { ["PulseCart:Reminders:MaxAttempts"] = "2" },
-            services: services => services
-                .AddSingleton<TimeProvider>(clock)
-                .AddSingleton<IIncomingGrainCallFilter>(redis)
-                .AddSingleton<FlakyQuarantine>()
-                .AddSingleton<IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
+        await using var consumer = TwoAttemptsAndAFlakyQuarantine(clock, services => services.AddSingleton<IIncomingGrainCallFilter>(redis));
         var (client, cart, advance) = await AbandonedCartAsync(consumer, clock);
-        var reminderId = (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
+        var reminderId = await ReminderIdAsync(client, cart);
 
         // Both of the queue's attempts meet Redis down; the second is the last.
         var quarantine = consumer.Services.GetRequiredService<FlakyQuarantine>();
         (redis.Down, quarantine.AddsFail) = (true, true);
-        await advance(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
-        await advance(TimeSpan.FromSeconds(10));
-        var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
-        var own = emulator.Attempts.Where(attempt => attempt.TaskName.EndsWith("/" + reminderId, StringComparison.Ordinal)).ToList();
-        Assert.Equal([503, 204], own.Select(attempt => attempt.StatusCode ?? 0));
+        await RunOutTheQueuesAttemptsAsync(consumer, advance, reminderId);
 
         // The task that carries it on runs at once and keeps meeting the outage, with the queue's own backoff.
-        var next = $"/{reminderId}-again-1";
-        Assert.Contains(emulator.Attempts, attempt => attempt.TaskName.EndsWith(next, StringComparison.Ordinal) && attempt.StatusCode == 503);
+        Assert.Contains(consumer.Services.GetRequiredService<CloudTasksEmulator>().Attempts,
+            attempt => attempt.TaskName.EndsWith($"/{reminderId}-again-1", StringComparison.Ordinal) && attempt.StatusCode == 503);
         Assert.Empty(consumer.SentWithKey(MessageTemplates.CartAbandonmentReminderKey(reminderId)));
 
         (redis.Down, quarantine.AddsFail) = (false, false);
@@ -59,23 +49,14 @@ public sealed class ReminderOutageTests
         // call again, so a task of its own carries the reminder on, and it goes out once the messaging service is back.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var sink = new SinkDown();
-        await using var consumer = new ConsumerFactory(
-            new Dictionary<string, string?> { ["PulseCart:Reminders:MaxAttempts"] = "2" },
-            services: services => services
-                .AddSingleton<TimeProvider>(clock)
-                .AddSingleton<IMessageSender>(sink)
-                .AddSingleton<FlakyQuarantine>()
-                .AddSingleton<IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>()));
+        await using var consumer = TwoAttemptsAndAFlakyQuarantine(clock, services => services.AddSingleton<IMessageSender>(sink));
         var (client, cart, advance) = await AbandonedCartAsync(consumer, clock);
-        var reminderId = (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
+        var reminderId = await ReminderIdAsync(client, cart);
 
         consumer.Services.GetRequiredService<FlakyQuarantine>().AddsFail = true;
-        await advance(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
-        await advance(TimeSpan.FromSeconds(10));
-        var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
-        var own = emulator.Attempts.Where(attempt => attempt.TaskName.EndsWith("/" + reminderId, StringComparison.Ordinal)).ToList();
-        Assert.Equal([503, 204], own.Select(attempt => attempt.StatusCode ?? 0));
-        Assert.Contains(emulator.Attempts, attempt => attempt.TaskName.EndsWith($"/{reminderId}-again-1", StringComparison.Ordinal));
+        await RunOutTheQueuesAttemptsAsync(consumer, advance, reminderId);
+        Assert.Contains(consumer.Services.GetRequiredService<CloudTasksEmulator>().Attempts,
+            attempt => attempt.TaskName.EndsWith($"/{reminderId}-again-1", StringComparison.Ordinal));
         Assert.Equal(0, sink.Sent);
 
         (sink.Down, consumer.Services.GetRequiredService<FlakyQuarantine>().AddsFail) = (false, false);
@@ -112,6 +93,31 @@ public sealed class ReminderOutageTests
         await advance(TimeSpan.FromSeconds(100));
 
         Assert.Equal(6, sink.Calls);
+    }
+
+    /// <summary>A consumer on <paramref name="clock"/> whose queue calls a reminder twice, with a quarantine that can fail.</summary>
+    private static ConsumerFactory TwoAttemptsAndAFlakyQuarantine(FakeTimeProvider clock, Action<IServiceCollection> outage) => new(
+        new Dictionary<string, string?> { ["PulseCart:Reminders:MaxAttempts"] = "2" },
+        services: services =>
+        {
+            services
+                .AddSingleton<TimeProvider>(clock)
+                .AddSingleton<FlakyQuarantine>()
+                .AddSingleton<IQuarantine>(provider => provider.GetRequiredService<FlakyQuarantine>());
+            outage(services);
+        });
+
+    private static async Task<string> ReminderIdAsync(HttpClient client, string cart) =>
+        (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("reminder_id").GetString()!;
+
+    /// <summary>Both of the queue's calls of the reminder's own task: the first answered 503, the last 204, whatever came of it.</summary>
+    private static async Task RunOutTheQueuesAttemptsAsync(ConsumerFactory consumer, Func<TimeSpan, Task> advance, string reminderId)
+    {
+        await advance(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+        await advance(TimeSpan.FromSeconds(10));
+        var own = consumer.Services.GetRequiredService<CloudTasksEmulator>().Attempts
+            .Where(attempt => attempt.TaskName.EndsWith("/" + reminderId, StringComparison.Ordinal));
+        Assert.Equal([503, 204], own.Select(attempt => attempt.StatusCode ?? 0));
     }
 
     /// <summary>
