@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Net;
+using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using PulseCart.CloudTasks.Tests.Support;
 using PulseCart.Emulators.CloudTasks;
@@ -106,6 +107,35 @@ public sealed class EmulatorRetryTests
         var second = await scenario.Handler.NextAsync();
         Assert.Equal(TimeSpan.FromSeconds(120), second.ReceivedAt - first.ReceivedAt);
         Assert.Equal("503", second.Header("X-CloudTasks-TaskPreviousResponse"));
+    }
+
+    [Fact]
+    public async Task ATasksTimesAreShownAtCloudTasksPrecisionAndItsFirstAttemptByItsDispatchTimeAlone()
+    {
+        await using var scenario = await Scenario.StartAsync(Queue(minBackoff: "00:00:10", maxBackoff: "00:05:00", maxDoublings: 3));
+        scenario.Handler.Respond = number => new Reply(number == 0 ? 500 : 200);
+
+        // A clock and a schedule time with more digits than Cloud Tasks keeps.
+        scenario.Clock.Advance(TimeSpan.FromTicks(12_345_678));
+        var due = scenario.Clock.GetUtcNow().AddSeconds(1);
+        var scheduleTime = due.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffff", System.Globalization.CultureInfo.InvariantCulture) + "89Z";
+        var name = $"{Scenario.QueueName}/tasks/{Scenario.NewId()}";
+        using (var created = await scenario.CreateRawAsync(Scenario.TaskJson(scenario.CallbackUrl.AbsoluteUri, name, scheduleTime)))
+        {
+            var task = await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+            Assert.Matches(@":\d\dZ$", task.GetProperty("createTime").GetString()!);
+            Assert.Matches(@"\.\d{6}Z$", task.GetProperty("scheduleTime").GetString()!);
+        }
+
+        await scenario.AdvanceAsync(TimeSpan.FromSeconds(1));
+        var first = await scenario.Handler.NextAsync();
+        Assert.Matches(@"^\d+\.\d{1,6}$", first.Header("X-CloudTasks-TaskETA"));
+        await scenario.IdleAsync();
+
+        var full = await scenario.GetTaskJsonAsync(name);
+        Assert.Equal(["dispatchTime"], full.GetProperty("firstAttempt").EnumerateObject().Select(field => field.Name));
+        Assert.Matches(@"\.\d{6}Z$", full.GetProperty("firstAttempt").GetProperty("dispatchTime").GetString()!);
+        Assert.True(full.GetProperty("lastAttempt").TryGetProperty("responseStatus", out _));
     }
 
     [Fact]

@@ -287,7 +287,7 @@ internal sealed class CloudTasksDispatcher(
         request.Headers.Add("X-CloudTasks-TaskName", task.Id);
         request.Headers.Add("X-CloudTasks-TaskRetryCount", task.DispatchCount.ToString(CultureInfo.InvariantCulture));
         request.Headers.Add("X-CloudTasks-TaskExecutionCount", task.ExecutionCount.ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add("X-CloudTasks-TaskETA", EpochSeconds(task.ScheduleTime));
+        request.Headers.Add("X-CloudTasks-TaskETA", EpochSeconds(CloudTasksEmulator.Truncated(task.ScheduleTime, TimeSpan.TicksPerMicrosecond)));
         if (task.DispatchCount > 0)
         {
             if (task.LastAttempt?.ResponseCode is { } previous)

@@ -483,12 +483,14 @@ public sealed partial class CloudTasksEmulator
         return new CloudTask
         {
             Name = task.Name,
-            ScheduleTime = Timestamp.FromDateTimeOffset(task.ScheduleTime),
-            CreateTime = Timestamp.FromDateTimeOffset(task.CreateTime),
+            ScheduleTime = Microseconds(task.ScheduleTime),
+            CreateTime = Timestamp.FromDateTimeOffset(Truncated(task.CreateTime, TimeSpan.TicksPerSecond)),
             DispatchDeadline = Duration.FromTimeSpan(task.DispatchDeadline),
             DispatchCount = task.DispatchCount,
             ResponseCount = task.ResponseCount,
-            FirstAttempt = ToResource(task.FirstAttempt),
+
+            // Cloud Tasks keeps only the first attempt's dispatch time.
+            FirstAttempt = task.FirstAttempt is { } first ? new Attempt { DispatchTime = Microseconds(first.DispatchTime) } : null,
             LastAttempt = ToResource(task.LastAttempt),
             View = full ? CloudTask.Types.View.Full : CloudTask.Types.View.Basic,
             HttpRequest = http,
@@ -500,11 +502,16 @@ public sealed partial class CloudTasksEmulator
             ? null
             : new Attempt
             {
-                ScheduleTime = Timestamp.FromDateTimeOffset(attempt.ScheduleTime),
-                DispatchTime = Timestamp.FromDateTimeOffset(attempt.DispatchTime),
-                ResponseTime = attempt.ResponseTime is { } responseTime ? Timestamp.FromDateTimeOffset(responseTime) : null,
+                ScheduleTime = Microseconds(attempt.ScheduleTime),
+                DispatchTime = Microseconds(attempt.DispatchTime),
+                ResponseTime = attempt.ResponseTime is { } responseTime ? Microseconds(responseTime) : null,
                 ResponseStatus = new Google.Rpc.Status { Code = RpcCodeOf(attempt), Message = attempt.Error ?? $"HTTP {attempt.ResponseCode}" },
             };
+
+    // Cloud Tasks shows a task's creation to the second and its other times to the microsecond.
+    internal static DateTimeOffset Truncated(DateTimeOffset value, long ticks) => new(value.UtcTicks - value.UtcTicks % ticks, TimeSpan.Zero);
+
+    private static Timestamp Microseconds(DateTimeOffset value) => Timestamp.FromDateTimeOffset(Truncated(value, TimeSpan.TicksPerMicrosecond));
 
     // google.rpc.Code for what the handler answered, as Cloud Tasks reports it in Attempt.responseStatus.
     private static int RpcCodeOf(EmulatedAttempt attempt) => attempt.ResponseCode switch
