@@ -192,6 +192,22 @@ public sealed class QueueApiTests
     }
 
     [Fact]
+    public async Task AQueuesLoggingSamplingRatioIsKeptAndShown()
+    {
+        await using var scenario = await Scenario.StartAsync();
+
+        var created = await CreateQueueAsync(scenario, "logged", """ "stackdriverLoggingConfig":{"samplingRatio":0.5} """);
+        var patched = await SendJsonAsync(scenario, HttpMethod.Patch, $"{Location}/queues/logged?updateMask=stackdriverLoggingConfig.samplingRatio",
+            """{"stackdriverLoggingConfig":{"samplingRatio":0.25}}""");
+        var unset = await CreateQueueAsync(scenario, "quiet", "");
+
+        Assert.Equal(0.5, created.GetProperty("stackdriverLoggingConfig").GetProperty("samplingRatio").GetDouble());
+        Assert.Equal(0.25, patched.GetProperty("stackdriverLoggingConfig").GetProperty("samplingRatio").GetDouble());
+        Assert.Equal(0.25, (await GetJsonAsync(scenario, $"{Location}/queues/logged")).GetProperty("stackdriverLoggingConfig").GetProperty("samplingRatio").GetDouble());
+        Assert.False(unset.TryGetProperty("stackdriverLoggingConfig", out _));
+    }
+
+    [Fact]
     public async Task QueueMistakesGetGooglesErrors()
     {
         await using var scenario = await Scenario.StartAsync();
@@ -205,6 +221,7 @@ public sealed class QueueApiTests
             ("POST", $"{Location}/queues", $$$"""{"name":"{{{Location}}}/queues/nan","rateLimits":{"maxDispatchesPerSecond":"NaN"}}""", 400, "INVALID_ARGUMENT"),
             ("PATCH", $"{Location}/queues/twice?updateMask=rateLimits.maxDispatchesPerSecond", """{"rateLimits":{"maxDispatchesPerSecond":"NaN"}}""", 400, "INVALID_ARGUMENT"),
             ("POST", $"{Location}/queues", $$$"""{"name":"{{{Location}}}/queues/wide","rateLimits":{"maxConcurrentDispatches":5001}}""", 400, "INVALID_ARGUMENT"),
+            ("POST", $"{Location}/queues", $$$"""{"name":"{{{Location}}}/queues/logged","stackdriverLoggingConfig":{"samplingRatio":1.5}}""", 400, "INVALID_ARGUMENT"),
             ("PATCH", $"{Location}/queues/twice?updateMask=rateLimits.maxConcurrentDispatches", """{"rateLimits":{"maxConcurrentDispatches":5001}}""", 400, "INVALID_ARGUMENT"),
             ("PATCH", $"{Location}/queues/wide", """{"rateLimits":{"maxConcurrentDispatches":5001}}""", 400, "INVALID_ARGUMENT"),
             ("PATCH", "projects/other/locations/local/queues/bad_id", "{}", 400, "INVALID_ARGUMENT"),

@@ -84,6 +84,12 @@ public sealed partial class EmulatedQueue
 
     public QueueRateLimits RateLimits { get; set; } = new();
 
+    /// <summary>
+    /// Cloud Tasks' <c>stackdriverLoggingConfig.samplingRatio</c>, 0 to 1: kept and shown, so that tools which set it
+    /// read back what they wrote. The twin logs its attempts whatever it says.
+    /// </summary>
+    public double? LoggingSamplingRatio { get; set; }
+
     internal IEnumerable<string> Problems()
     {
         if (!QueueNamePattern().IsMatch(Name))
@@ -120,6 +126,11 @@ public sealed partial class EmulatedQueue
         if (RateLimits.MaxConcurrentDispatches is < 1 or > 5000)
         {
             yield return "RateLimits:MaxConcurrentDispatches must be between 1 and 5000.";
+        }
+
+        if (LoggingSamplingRatio is < 0 or > 1 || LoggingSamplingRatio is double.NaN)
+        {
+            yield return "LoggingSamplingRatio (stackdriverLoggingConfig.samplingRatio) must be between 0 and 1.";
         }
     }
 

@@ -35,6 +35,7 @@ internal static class QueueResources
                 MaxDispatchesPerSecond = rates is null || rates.MaxDispatchesPerSecond == 0 ? defaults.RateLimits.MaxDispatchesPerSecond : rates.MaxDispatchesPerSecond,
                 MaxConcurrentDispatches = rates is null || rates.MaxConcurrentDispatches == 0 ? defaults.RateLimits.MaxConcurrentDispatches : rates.MaxConcurrentDispatches,
             },
+            LoggingSamplingRatio = resource.StackdriverLoggingConfig?.SamplingRatio,
         };
         if (queue.Problems().FirstOrDefault() is { } problem)
         {
@@ -69,6 +70,11 @@ internal static class QueueResources
         if (retry.MaxRetryDuration > TimeSpan.Zero)
         {
             resource.RetryConfig.MaxRetryDuration = Duration.FromTimeSpan(retry.MaxRetryDuration);
+        }
+
+        if (settings.Queue.LoggingSamplingRatio is { } ratio)
+        {
+            resource.StackdriverLoggingConfig = new StackdriverLoggingConfig { SamplingRatio = ratio };
         }
 
         if (runtime.PurgeTime is { } purged)
