@@ -20,7 +20,7 @@ public sealed class ReminderOutageTests
         // reminder carries on in a task of its own.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var redis = new RedisOutage();
-        await using var consumer = TwoAttemptsAndAFlakyQuarantine(clock, services => services.AddSingleton<IIncomingGrainCallFilter>(redis));
+        await using var consumer = FlakyQuarantineConsumer(clock, 2, services => services.AddSingleton<IIncomingGrainCallFilter>(redis));
         var (client, cart, advance) = await AbandonedCartAsync(consumer, clock);
         var reminderId = await ReminderIdAsync(client, cart);
 
@@ -43,13 +43,59 @@ public sealed class ReminderOutageTests
     }
 
     [Fact]
+    public async Task ATaskCarryingOnAReminderStillWaitsForAPurchaseStillOnItsWayWhenItComesOverdue()
+    {
+        // Redis down long past the reminder's due time: when it is back, Pub/Sub's backlog (a purchase among it) comes in
+        // no order, so the carried-on reminder waits for news like any overdue callback instead of going out at once.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var redis = new RedisOutage();
+        await using var consumer = FlakyQuarantineConsumer(clock, 4, services => services.AddSingleton<IIncomingGrainCallFilter>(redis));
+        var (client, cart, advance) = await AbandonedCartAsync(consumer, clock);
+        var reminderId = await ReminderIdAsync(client, cart);
+        var quarantine = consumer.Services.GetRequiredService<FlakyQuarantine>();
+        var emulator = consumer.Services.GetRequiredService<CloudTasksEmulator>();
+        var carriedOn = $"/{reminderId}-again-1";
+        int CallsCarryingOn() => emulator.Attempts.Count(attempt => attempt.TaskName.EndsWith(carriedOn, StringComparison.Ordinal));
+
+        // The reminder's own task uses up its four calls; the task carrying it on makes its first two during the outage.
+        (redis.Down, quarantine.AddsFail) = (true, true);
+        await advance(TimeSpan.FromHours(2) + TimeSpan.FromSeconds(1));
+        for (var step = 0; step < 60 && CallsCarryingOn() == 0; step++)
+        {
+            await advance(TimeSpan.FromSeconds(10));
+        }
+
+        await advance(TimeSpan.FromMinutes(3));
+        Assert.Equal(2, CallsCarryingOn());
+
+        // Redis is back; its third call (not its last) comes overdue and waits.
+        (redis.Down, quarantine.AddsFail) = (false, false);
+        for (var step = 0; step < 60 && CallsCarryingOn() == 2; step++)
+        {
+            await advance(TimeSpan.FromSeconds(10));
+        }
+
+        Assert.Equal(503, emulator.Attempts.Last(attempt => attempt.TaskName.EndsWith(carriedOn, StringComparison.Ordinal)).StatusCode);
+        Assert.Empty(consumer.SentWithKey(MessageTemplates.CartAbandonmentReminderKey(reminderId)));
+
+        Assert.Equal("processed", (await client.PushAsync(Push.OrderPlaced(Push.NewId("e"), Push.NewId("o"), "u-1", cart, clock.GetUtcNow()))).Outcome());
+        for (var step = 0; step < 10; step++)
+        {
+            await advance(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.Empty(consumer.SentWithKey(MessageTemplates.CartAbandonmentReminderKey(reminderId)));
+        Assert.Equal("skipped", (await client.GetJsonAsync($"/ops/carts/{cart}")).GetProperty("reminder").GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task AReminderTheSinkRefusesOnItsLastAttemptIsCarriedOnWhenTheQuarantineCannotKeepIt()
     {
         // The cart records the dead letter, then the quarantine (Redis flapping) cannot keep it: the queue will not
         // call again, so a task of its own carries the reminder on, and it goes out once the messaging service is back.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var sink = new SinkDown();
-        await using var consumer = TwoAttemptsAndAFlakyQuarantine(clock, services => services.AddSingleton<IMessageSender>(sink));
+        await using var consumer = FlakyQuarantineConsumer(clock, 2, services => services.AddSingleton<IMessageSender>(sink));
         var (client, cart, advance) = await AbandonedCartAsync(consumer, clock);
         var reminderId = await ReminderIdAsync(client, cart);
 
@@ -95,9 +141,9 @@ public sealed class ReminderOutageTests
         Assert.Equal(6, sink.Calls);
     }
 
-    /// <summary>A consumer on <paramref name="clock"/> whose queue calls a reminder twice, with a quarantine that can fail.</summary>
-    private static ConsumerFactory TwoAttemptsAndAFlakyQuarantine(FakeTimeProvider clock, Action<IServiceCollection> outage) => new(
-        new Dictionary<string, string?> { ["PulseCart:Reminders:MaxAttempts"] = "2" },
+    /// <summary>A consumer on <paramref name="clock"/> whose queue calls a reminder <paramref name="attempts"/> times, with a quarantine that can fail.</summary>
+    private static ConsumerFactory FlakyQuarantineConsumer(FakeTimeProvider clock, int attempts, Action<IServiceCollection> outage) => new(
+        new Dictionary<string, string?> { ["PulseCart:Reminders:MaxAttempts"] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture) },
         services: services =>
         {
             services

@@ -3,8 +3,9 @@ namespace PulseCart.Abstractions.Carts;
 /// <summary>
 /// A reminder task calling back: which reminder, for which abandonment and due when (as the task says), and whether
 /// the queue will try again if this attempt fails. An operator's replay of a quarantined callback says so
-/// (<see cref="IsReplay"/>), as does a task carrying on a dead letter the quarantine could not keep: a reminder
-/// dead-lettered while the messaging sink was down is then tried again.
+/// (<see cref="IsReplay"/>): a reminder dead-lettered while the messaging sink was down is then tried again, at once.
+/// A task carrying on a dead letter the quarantine could not keep tries it again too (<see cref="RetriesDeadLetter"/>),
+/// but like any callback still waits for news when it comes overdue.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record ReminderDue(
@@ -12,7 +13,8 @@ public sealed record ReminderDue(
     [property: Id(1)] bool IsLastAttempt,
     [property: Id(2)] bool IsReplay = false,
     [property: Id(3)] string? AbandonEventId = null,
-    [property: Id(4)] DateTimeOffset? DueAt = null);
+    [property: Id(4)] DateTimeOffset? DueAt = null,
+    [property: Id(5)] bool RetriesDeadLetter = false);
 
 public enum ReminderOutcome
 {

@@ -62,9 +62,9 @@ public sealed class ReminderCallbackHandler(
         ReminderResult result;
         try
         {
-            // A task carrying on a dead letter replays what the quarantine could not keep.
+            // A task carrying on a dead letter tries again what the quarantine could not keep.
             result = await grains.GetGrain<ICartGrain>(callback.CartId).RemindAsync(
-                new ReminderDue(callback.ReminderId, isLastAttempt, isReplay || IsContinuation(taskName), callback.EventId, callback.DueAt));
+                new ReminderDue(callback.ReminderId, isLastAttempt, isReplay, callback.EventId, callback.DueAt, RetriesDeadLetter: IsContinuation(taskName)));
         }
         catch (Exception exception) when (isLastAttempt || !TransientFailures.IsTransient(exception))
         {

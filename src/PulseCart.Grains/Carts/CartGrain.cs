@@ -163,7 +163,7 @@ public sealed class CartGrain(
             case ReminderStatus.Sent:
                 return new ReminderResult(ReminderOutcome.AlreadySent, null);
             case ReminderStatus.Skipped:
-            case ReminderStatus.DeadLettered when !due.IsReplay:
+            case ReminderStatus.DeadLettered when !due.IsReplay && !due.RetriesDeadLetter:
                 return new ReminderResult(ReminderOutcome.Skipped, reminder.Reason);
         }
 
