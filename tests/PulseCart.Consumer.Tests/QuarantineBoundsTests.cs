@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using PulseCart.Grains.Messaging;
@@ -78,6 +79,26 @@ public sealed class QuarantineBoundsTests
 
         Assert.Equal(HttpStatusCode.OK, replayed.StatusCode);
         Assert.Equal(1, sink.Sent);
+    }
+
+    [Fact]
+    public async Task AnEditWhoseBodyCannotBeReadIsABadRequestNotAnOutage()
+    {
+        var (consumer, client, _, order) = await WithQuarantinedOrderAsync(new SwitchedSink());
+        await using var stopped = consumer;
+        var id = (await client.EntriesAsync($"order_id={order}")).Single().GetProperty("id").GetString()!;
+
+        // A chunked body whose first chunk size is not hex: Kestrel fails the read, and a retry would fail the same way.
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(IPAddress.Loopback, consumer.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST /ops/quarantine/{id}/edit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"));
+        var answer = new byte[4096];
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var read = await stream.ReadAsync(answer, wait.Token);
+
+        Assert.StartsWith("HTTP/1.1 400", Encoding.ASCII.GetString(answer, 0, read), StringComparison.Ordinal);
     }
 
     [Fact]

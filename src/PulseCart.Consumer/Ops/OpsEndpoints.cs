@@ -40,20 +40,24 @@ public static class OpsEndpoints
     }
 
     /// <summary>
-    /// A store, the cluster or Google unavailable is answered 503 with what failed, instead of a bare 500: the operator
-    /// learns that trying again later may work. An action that stopped part-way has recorded so in the audit.
+    /// A store, the cluster or Google unavailable is answered 503 naming the kind of failure (the details, which name
+    /// hosts and keys, go to the log), instead of a bare 500: the operator learns that trying again later may work. An
+    /// action that stopped part-way has recorded so in the audit. A request Kestrel could not read keeps its 4xx.
     /// </summary>
     private static async ValueTask<object?> UnavailableAs503(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
+        var http = context.HttpContext;
         try
         {
             return await next(context);
         }
-        catch (Exception exception) when (TransientFailures.IsTransient(exception) && !context.HttpContext.RequestAborted.IsCancellationRequested)
+        catch (Exception exception) when (exception is not BadHttpRequestException && TransientFailures.IsTransient(exception) && !http.RequestAborted.IsCancellationRequested)
         {
-            var partWay = HttpMethods.IsGet(context.HttpContext.Request.Method) ? "" : "; the action may have stopped part-way: see /ops/audit";
+            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpsEndpoints))
+                .LogWarning(exception, "{Method} {Path}: a dependency was unavailable", http.Request.Method, http.Request.Path);
+            var partWay = HttpMethods.IsGet(http.Request.Method) ? "" : "; the action may have stopped part-way: see /ops/audit";
             return TypedResults.Problem(
-                $"unavailable, try again later: {exception.GetType().Name}: {exception.Message}{partWay}",
+                $"unavailable, try again later: {exception.GetType().Name}{partWay}",
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }
