@@ -58,6 +58,30 @@ public sealed class CloudTasksQueueTests
     }
 
     [Fact]
+    public async Task PendingRemindersNameTheirCartsAndAPageTooLargeToReadIsListedWithoutThem()
+    {
+        await using var scenario = await Scenario.StartAsync();
+        var queue = (CloudTasksQueue)scenario.Queue;
+        await scenario.ScheduleAsync(Scenario.NewId(), TimeSpan.FromHours(1));
+        Assert.Equal("cart-9", Assert.Single(await queue.ListPendingAsync(100)).CartId);
+
+        // Someone else's tasks with 200 KB bodies: the FULL page would be ~8 MB, read whole into the consumer's memory.
+        var body = Convert.ToBase64String(new byte[200_000]);
+        var dueAt = scenario.Clock.GetUtcNow().AddHours(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        for (var task = 0; task < 30; task++)
+        {
+            using var created = await scenario.CreateRawAsync(
+                $$$$"""{"task":{"scheduleTime":"{{{{dueAt}}}}","httpRequest":{"url":"{{{{scenario.CallbackUrl.AbsoluteUri}}}}","body":"{{{{body}}}}"}}}""");
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        }
+
+        var listed = await queue.ListPendingAsync(100);
+
+        Assert.Equal(31, listed.Count);
+        Assert.All(listed, reminder => Assert.Null(reminder.CartId));
+    }
+
+    [Fact]
     public async Task ConfiguredAudienceAndDeadlineAreSentAndNoServiceAccountMeansNoOidcToken()
     {
         await using var api = await CallbackServer.StartAsync();

@@ -10,23 +10,58 @@ public sealed record PendingReminder(string TaskName, DateTimeOffset? DueAt, str
 
 public sealed partial class CloudTasksQueue
 {
+    // A page of this consumer's reminders is ~1 KB a task in the FULL view; a page over this holds tasks someone else put
+    // in the queue (Cloud Tasks allows 1 MB bodies), and is listed without bodies instead of read into memory whole.
+    private const int MaxPageBytes = 4 << 20;
+
     /// <summary>
     /// The reminder tasks waiting in the queue (one page, at most <paramref name="max"/>), read with the FULL view so
-    /// each task's body names its cart. Needs <c>cloudtasks.tasks.fullView</c> on a real queue.
+    /// each task's body names its cart (a page too large for that is listed without carts). Needs
+    /// <c>cloudtasks.tasks.fullView</c> on a real queue.
     /// </summary>
     public async Task<IReadOnlyList<PendingReminder>> ListPendingAsync(int max, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, ApiUri($"{_options.QueuePath}/tasks?responseView=FULL&pageSize={Math.Clamp(max, 1, 1000)}"));
+        var pageSize = Math.Clamp(max, 1, 1000);
+        var page = await ListPageAsync("FULL", pageSize, cancellationToken).ConfigureAwait(false)
+            ?? await ListPageAsync("BASIC", pageSize, cancellationToken).ConfigureAwait(false)
+            ?? throw new CloudTasksException($"the tasks of queue {_options.QueuePath} are too large to list (over {MaxPageBytes} bytes a page)", null, null);
+        return page.Tasks.Select(Describe).OrderBy(reminder => reminder.DueAt).ToList();
+    }
+
+    /// <summary>One page of tasks in <paramref name="view"/>, or null when the answer runs past <see cref="MaxPageBytes"/>.</summary>
+    private async Task<ListTasksResponse?> ListPageAsync(string view, int pageSize, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, ApiUri($"{_options.QueuePath}/tasks?responseView={view}&pageSize={pageSize}"));
         await AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
-        using var response = await httpClientFactory.CreateClient(HttpClientName).SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await httpClientFactory.CreateClient(HttpClientName)
+            .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             throw new CloudTasksException(
                 $"Cloud Tasks refused to list tasks on queue {_options.QueuePath}: HTTP {(int)response.StatusCode}", response.StatusCode, null);
         }
 
-        var page = Parser.Parse<ListTasksResponse>(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
-        return page.Tasks.Select(Describe).OrderBy(reminder => reminder.DueAt).ToList();
+        if (response.Content.Headers.ContentLength > MaxPageBytes)
+        {
+            return null;
+        }
+
+        using var body = new MemoryStream();
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = new byte[81_920];
+        int read;
+        while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (body.Length + read > MaxPageBytes)
+            {
+                return null;
+            }
+
+            body.Write(buffer, 0, read);
+        }
+
+        body.Position = 0;
+        return Parser.Parse<ListTasksResponse>(new StreamReader(body));
     }
 
     private static PendingReminder Describe(CloudTask task)
