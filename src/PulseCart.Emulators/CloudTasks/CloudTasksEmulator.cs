@@ -36,6 +36,9 @@ public sealed partial class CloudTasksEmulator
     // Cloud Tasks' limit on one task ("Maximum task size: 1 MB", quotas page), read as MiB.
     private const int MaxTaskBytes = 1 << 20;
     private static readonly TimeSpan MinDispatchDeadline = TimeSpan.FromSeconds(15);
+
+    // Cloud Tasks: "The size of the headers must be less than 80KB."
+    private const int MaxHeaderBytes = 80 * 1024;
     private static readonly TimeSpan MaxDispatchDeadline = TimeSpan.FromMinutes(30);
     private static readonly TimeSpan DefaultDispatchDeadline = TimeSpan.FromMinutes(10);
 
@@ -457,9 +460,41 @@ public sealed partial class CloudTasksEmulator
             oidcToken = new EmulatedOidcToken(oidc.ServiceAccountEmail, oidc.Audience.Length == 0 ? null : oidc.Audience);
         }
 
+        CheckHeaders(http.Headers);
         var headers = new Dictionary<string, string>(http.Headers, StringComparer.OrdinalIgnoreCase);
         return new EmulatedHttpRequest(url.AbsoluteUri, method, headers, body, oidcToken);
     }
+
+    /// <summary>
+    /// Headers as HTTP allows them, refused as Cloud Tasks refuses them: a name must be a token, and a value may not hold
+    /// a line break or other control character, which would otherwise start a header of its own in the dispatch.
+    /// </summary>
+    private static void CheckHeaders(IDictionary<string, string> headers)
+    {
+        foreach (var (name, value) in headers)
+        {
+            if (name.Length == 0 || !name.All(IsTokenCharacter))
+            {
+                throw ApiException.InvalidArgument($"HttpRequest.headers has an invalid header name '{ShownHeaderName(name)}'.");
+            }
+
+            if (value.Any(character => char.IsControl(character) && character != '\t'))
+            {
+                throw ApiException.InvalidArgument($"HttpRequest.headers['{ShownHeaderName(name)}'] holds a control character or line break.");
+            }
+        }
+
+        if (headers.Sum(header => header.Key.Length + header.Value.Length) >= MaxHeaderBytes)
+        {
+            throw ApiException.InvalidArgument($"HttpRequest.headers must be smaller than {MaxHeaderBytes / 1024} KB in all.");
+        }
+    }
+
+    // RFC 9110's token characters.
+    private static bool IsTokenCharacter(char character) =>
+        char.IsAsciiLetterOrDigit(character) || "!#$%&'*+-.^_`|~".Contains(character);
+
+    private static string ShownHeaderName(string name) => name.Length <= 64 && !name.Any(char.IsControl) ? name : "(unprintable or long)";
 
     private static CloudTask ToResource(EmulatedTask task, CloudTask.Types.View view)
     {
