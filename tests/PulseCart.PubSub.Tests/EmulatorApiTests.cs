@@ -80,6 +80,20 @@ public sealed class EmulatorApiTests
     }
 
     [Fact]
+    public async Task LabelsAreHeldToGooglesLimitsSoAResourceStaysSmall()
+    {
+        await using var host = await PubSubHost.StartAsync();
+        var labels = (int count) => JsonSerializer.Serialize(new { labels = Enumerable.Range(0, count).ToDictionary(i => $"k{i}", _ => "v") });
+
+        using var allowed = await host.PutAsync(PubSubHost.TopicName("sixty-four"), labels(64));
+        using var refused = await host.PutAsync(PubSubHost.TopicName("sixty-five"), labels(65));
+
+        Assert.Equal(64, (await PubSubHost.ReadOkAsync(allowed)).GetProperty("labels").EnumerateObject().Count());
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("at most 64", (await GoogleErrors.ReadAsync(refused)).Message);
+    }
+
+    [Fact]
     public async Task APublishOverTenMegabytesIsRefusedAsPubSubRefusesIt()
     {
         await using var host = await PubSubHost.StartAsync();
@@ -104,6 +118,9 @@ public sealed class EmulatorApiTests
     [InlineData("PUT", "projects/test-project/topics/orders", "{}", 409, "ALREADY_EXISTS", "resource=orders")]
     [InlineData("PUT", "projects/test-project/topics/goog-reserved", "{}", 400, "INVALID_ARGUMENT", "goog")]
     [InlineData("PUT", "projects/test-project/topics/ab", "{}", 400, "INVALID_ARGUMENT", "3 to 255")]
+    [InlineData("PUT", "projects/test-project/topics/labelled", """{"labels":{"A B":"v"}}""", 400, "INVALID_ARGUMENT", "label 'A B'")]
+    [InlineData("PUT", "projects/test-project/topics/retained", """{"messageRetentionDuration":"-5s"}""", 400, "INVALID_ARGUMENT", "10 minutes and 31 days")]
+    [InlineData("PUT", "projects/test-project/subscriptions/labelled", """{"topic":"projects/test-project/topics/orders","labels":{"team":"Checkout Team"}}""", 400, "INVALID_ARGUMENT", "label 'team'")]
     [InlineData("POST", "projects/test-project/topics/missing:publish", """{"messages":[{"data":"YQ=="}]}""", 404, "NOT_FOUND", "resource=missing")]
     [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[{"data":"%%%"}]}""", 400, "INVALID_ARGUMENT", "base64")]
     [InlineData("POST", "projects/test-project/topics/orders:publish", """{"messages":[]}""", 400, "INVALID_ARGUMENT", "at least one message")]

@@ -814,6 +814,17 @@ public sealed class PubSubEmulator : IParkable
         {
             throw ApiException.InvalidArgument("The twin does not validate schemas: leave topic.schemaSettings unset.");
         }
+
+        if (PubSubNames.LabelsProblem(topic.Labels) is { } labels)
+        {
+            throw ApiException.InvalidArgument($"Invalid topic labels: {labels}");
+        }
+
+        if (topic.MessageRetentionDuration?.ToTimeSpan() is { } retention
+            && (retention < SubscriptionSpec.MinRetention || retention > SubscriptionSpec.MaxRetention))
+        {
+            throw ApiException.InvalidArgument("Topic message_retention_duration must be between 10 minutes and 31 days.");
+        }
     }
 
     private static OutgoingMessage Outgoing(PubsubMessage message, string path)

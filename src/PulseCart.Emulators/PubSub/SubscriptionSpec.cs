@@ -42,8 +42,8 @@ internal sealed record SubscriptionSpec(
     private static readonly TimeSpan MinAckDeadline = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MaxAckDeadline = TimeSpan.FromSeconds(600);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(600);
-    private static readonly TimeSpan MinRetention = TimeSpan.FromMinutes(10);
-    private static readonly TimeSpan MaxRetention = TimeSpan.FromDays(31);
+    internal static readonly TimeSpan MinRetention = TimeSpan.FromMinutes(10);
+    internal static readonly TimeSpan MaxRetention = TimeSpan.FromDays(31);
     private static readonly TimeSpan MinExpiration = TimeSpan.FromDays(1);
 
     /// <summary>
@@ -204,6 +204,11 @@ internal sealed record SubscriptionSpec(
             yield return "ExpirationPolicy:Ttl must be at least 1 day (or unset, for a subscription that never expires).";
         }
 
+        if (PubSubNames.LabelsProblem(Labels?.ToList()) is { } labels)
+        {
+            yield return $"Labels: {labels}";
+        }
+
         if (AckDeadline < MinAckDeadline || AckDeadline > MaxAckDeadline)
         {
             yield return "AckDeadlineSeconds must be between 10 and 600.";
@@ -309,6 +314,41 @@ internal static partial class PubSubNames
             ? null
             : $"'{name}' has an invalid id: start with a letter, use letters, digits and - _ . ~ + %, 3 to 255 characters, not starting with 'goog'.";
     }
+
+    /// <summary>
+    /// What breaks Google's rules for labels (at most 64; keys of 1 to 63 lowercase letters, digits, '_' or '-', starting
+    /// with a letter; values of up to 63 of the same), or null.
+    /// </summary>
+    public static string? LabelsProblem(ICollection<KeyValuePair<string, string>>? labels)
+    {
+        if (labels is null || labels.Count == 0)
+        {
+            return null;
+        }
+
+        if (labels.Count > MaxLabels)
+        {
+            return $"{labels.Count} labels; at most {MaxLabels} are allowed.";
+        }
+
+        foreach (var (key, value) in labels)
+        {
+            if (!LabelKeyPattern().IsMatch(key) || !LabelValuePattern().IsMatch(value))
+            {
+                return $"label '{(key.Length <= 63 ? key : key[..63] + "…")}': keys are 1 to 63 lowercase letters, digits, '_' or '-' starting with a letter, values up to 63 of the same.";
+            }
+        }
+
+        return null;
+    }
+
+    private const int MaxLabels = 64;
+
+    [GeneratedRegex(@"^\p{Ll}[\p{Ll}\p{Lo}\p{Nd}_-]{0,62}$")]
+    private static partial Regex LabelKeyPattern();
+
+    [GeneratedRegex(@"^[\p{Ll}\p{Lo}\p{Nd}_-]{0,63}$")]
+    private static partial Regex LabelValuePattern();
 
     [GeneratedRegex("^projects/(?<project>[A-Za-z0-9.:-]+)/(?<collection>topics|subscriptions)/(?<id>[^/]+)$")]
     private static partial Regex NamePattern();
