@@ -94,6 +94,22 @@ public sealed class EmulatorApiTests
     }
 
     [Fact]
+    public async Task ATopicKeepsItsNewestMessagesForListingWithinItsByteBound()
+    {
+        await using var host = await PubSubHost.StartAsync(new Dictionary<string, string?> { ["PulseCart:Emulators:PubSub:RetainedBytesPerTopic"] = "1000" });
+        await host.CreateTopicAsync("orders");
+        var data = Convert.ToBase64String(new byte[400]);
+        for (var message = 0; message < 5; message++)
+        {
+            (await host.PostAsync($"{PubSubHost.TopicName("orders")}:publish", $$"""{"messages":[{"data":"{{data}}"}]}""")).EnsureSuccessStatusCode();
+        }
+
+        var listed = await PubSubHost.ReadOkAsync(await host.GetAsync($"{PubSubHost.TopicName("orders")}/messages"));
+
+        Assert.Equal(2, listed.GetProperty("messages").GetArrayLength());
+    }
+
+    [Fact]
     public async Task APublishOverTenMegabytesIsRefusedAsPubSubRefusesIt()
     {
         await using var host = await PubSubHost.StartAsync();

@@ -134,8 +134,9 @@ public sealed class PubSubEmulator : IParkable
     WakeSignal IParkable.Wake => Wake;
 
     /// <summary>
-    /// The messages published to <paramref name="topic"/> (its last <c>RetainedMessagesPerTopic</c>), oldest first. For a
-    /// dead-letter topic these are the messages that ran out of delivery attempts.
+    /// The messages published to <paramref name="topic"/> (its last <c>RetainedMessagesPerTopic</c>, within
+    /// <c>RetainedBytesPerTopic</c>), oldest first. For a dead-letter topic these are the messages that ran out of
+    /// delivery attempts.
     /// </summary>
     public IReadOnlyList<EmulatedMessage> MessagesOf(string topic)
     {
@@ -729,14 +730,16 @@ public sealed class PubSubEmulator : IParkable
     {
         var id = Interlocked.Increment(ref _lastMessageId).ToString(CultureInfo.InvariantCulture);
         var message = new EmulatedMessage(topic.Name, id, outgoing.Data, outgoing.Attributes, outgoing.OrderingKey, now);
-        if (Options.RetainedMessagesPerTopic > 0)
+        if (Options.RetainedMessagesPerTopic > 0 && message.Data.Length <= Options.RetainedBytesPerTopic)
         {
-            if (topic.Retained.Count >= Options.RetainedMessagesPerTopic)
+            while (topic.Retained.Count >= Options.RetainedMessagesPerTopic
+                || topic.RetainedBytes + message.Data.Length > Options.RetainedBytesPerTopic)
             {
-                topic.Retained.Dequeue();
+                topic.RetainedBytes -= topic.Retained.Dequeue().Data.Length;
             }
 
             topic.Retained.Enqueue(message);
+            topic.RetainedBytes += message.Data.Length;
         }
 
         // As in Pub/Sub, a topic without subscriptions keeps nothing for delivery: the message is only listable here.

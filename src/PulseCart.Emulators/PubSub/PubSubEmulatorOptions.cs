@@ -43,6 +43,9 @@ public sealed class PubSubEmulatorOptions : IValidatableObject
     /// </summary>
     public int RetainedMessagesPerTopic { get; set; } = 1000;
 
+    /// <summary>And at most this many bytes of message data per topic, so that large messages keep the listing small.</summary>
+    public int RetainedBytesPerTopic { get; set; } = 16 * 1024 * 1024;
+
     /// <summary>At most this many pushes per subscription wait for their endpoint at once (Pub/Sub's push flow control).</summary>
     public int MaxOutstandingPushesPerSubscription { get; set; } = 100;
 
@@ -64,6 +67,11 @@ public sealed class PubSubEmulatorOptions : IValidatableObject
         if (RetainedMessagesPerTopic is < 0 or > 100_000)
         {
             yield return new ValidationResult($"{Section}:RetainedMessagesPerTopic must be between 0 and 100000.", [nameof(RetainedMessagesPerTopic)]);
+        }
+
+        if (RetainedBytesPerTopic < 0)
+        {
+            yield return new ValidationResult($"{Section}:RetainedBytesPerTopic must not be negative.", [nameof(RetainedBytesPerTopic)]);
         }
 
         if (MaxOutstandingPushesPerSubscription < 1)

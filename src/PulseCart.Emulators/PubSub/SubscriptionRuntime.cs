@@ -16,6 +16,9 @@ internal sealed class TopicRuntime(Topic resource)
 
     /// <summary>The most recently published messages, oldest first, for listing.</summary>
     public Queue<EmulatedMessage> Retained { get; } = new();
+
+    /// <summary>The data bytes of <see cref="Retained"/>.</summary>
+    public long RetainedBytes { get; set; }
 }
 
 /// <summary>One message waiting on one subscription, with its delivery count so far.</summary>
