@@ -26,6 +26,7 @@ public sealed class EmulatorApiTests
             ("""{"task":""", Scenario.QueueName, 400, "INVALID_ARGUMENT", "JSON"),
             (WithHttp(url, "body", Convert.ToBase64String(new byte[(1 << 20) + 1])), Scenario.QueueName, 400, "INVALID_ARGUMENT", "Task size too large"),
             (WithHttp(url, "httpMethod", 99), Scenario.QueueName, 400, "INVALID_ARGUMENT", "http_method"),
+            (WithHttp(url, "httpMethod", "BOGUS"), Scenario.QueueName, 400, "INVALID_ARGUMENT", "BOGUS"),
             (WithHttp(url, "headers", new JsonObject { ["X-A"] = "line\r\nX-CloudTasks-TaskRetryCount: 99" }), Scenario.QueueName, 400, "INVALID_ARGUMENT", "line break"),
             (WithHttp(url, "headers", new JsonObject { ["Bad Header"] = "v" }), Scenario.QueueName, 400, "INVALID_ARGUMENT", "header name"),
             (WithHttp(url, "headers", new JsonObject { ["X-Big"] = new string('a', 80 * 1024) }), Scenario.QueueName, 400, "INVALID_ARGUMENT", "80 KB"),

@@ -158,8 +158,10 @@ internal sealed class RestCall(HttpContext http, IReadOnlyDictionary<string, str
 /// <summary>Proto3 JSON as Google's REST APIs speak it, through Google.Protobuf.</summary>
 internal static class GoogleJson
 {
-    // Unknown fields are ignored so that fields newer than these contracts (or than the twin) never fail a call.
+    // Unknown fields are ignored so that fields newer than these contracts (or than the twin) never fail a call. That
+    // setting also drops an unknown enum name, which Google refuses: the strict parser, tried first, catches those.
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
+    private static readonly JsonParser StrictParser = new(JsonParser.Settings.Default);
     private static readonly JsonFormatter NamedEnums = new(JsonFormatter.Settings.Default);
     private static readonly JsonFormatter NumberedEnums = new(JsonFormatter.Settings.Default.WithFormatEnumsAsIntegers(true));
 
@@ -170,6 +172,15 @@ internal static class GoogleJson
     {
         try
         {
+            try
+            {
+                return StrictParser.Parse(json, descriptor);
+            }
+            catch (InvalidProtocolBufferException exception) when (!exception.Message.StartsWith("Invalid enum value", StringComparison.Ordinal))
+            {
+                // An unknown field (or a form the lenient pass below reads): parse again, ignoring it.
+            }
+
             try
             {
                 return Parser.Parse(json, descriptor);
