@@ -3,12 +3,14 @@ namespace PulseCart.Emulators.CloudTasks;
 /// <summary>Tasks in process memory: gone when the host stops.</summary>
 internal sealed class InMemoryCloudTaskStore : ICloudTaskStore
 {
-    private const int ReservationPurgeThreshold = 10_000;
-
     private readonly Lock _lock = new();
     private readonly Dictionary<string, EmulatedTask> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<(long Ticks, string Name)>> _schedules = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _reservations = new(StringComparer.Ordinal);
+
+    // The reservations in the order they were made, which is the order they end (each lasts the same time): the ones
+    // over are dropped from the front, so no removal scans them all.
+    private readonly Queue<(string Name, DateTimeOffset Until)> _reservationsByEnd = new();
 
     public ValueTask<bool> TryAddAsync(EmulatedTask task, DateTimeOffset now)
     {
@@ -62,16 +64,19 @@ internal sealed class InMemoryCloudTaskStore : ICloudTaskStore
             }
 
             Schedule(task.Queue).Remove((task.ScheduleTime.UtcTicks, name));
-            if (_reservations.Count >= ReservationPurgeThreshold)
+            while (_reservationsByEnd.TryPeek(out var oldest) && oldest.Until <= now)
             {
-                // Every executed or deleted name lands here; drop the ones whose reservation is over.
-                foreach (var expired in _reservations.Where(entry => entry.Value <= now).Select(entry => entry.Key).ToList())
+                _reservationsByEnd.Dequeue();
+
+                // Unless the name was reserved again since, by a later run or delete.
+                if (_reservations.TryGetValue(oldest.Name, out var until) && until == oldest.Until)
                 {
-                    _reservations.Remove(expired);
+                    _reservations.Remove(oldest.Name);
                 }
             }
 
             _reservations[name] = reservedUntil;
+            _reservationsByEnd.Enqueue((name, reservedUntil));
             return ValueTask.FromResult(true);
         }
     }
