@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using PulseCart.Consumer.Emulators;
 using PulseCart.PubSub.Tests.Support;
 
@@ -30,6 +31,23 @@ public sealed class OwnPortTests
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         var error = await GoogleErrors.ReadAsync(unknown);
         Assert.Equal((404, "NOT_FOUND"), (error.Code, error.Status));
+    }
+
+    [Fact]
+    public async Task TheTwinsPortsStopCleanlyWhenTwoCallersStopThemAtOnce()
+    {
+        // A test host built on a Program with top-level statements is stopped both by the factory and by the program
+        // itself (dotnet/aspnetcore#40271): the twins' listeners must take both.
+        await using var consumer = new EmbeddedConsumer();
+        using var client = consumer.CreateClient();
+        var rest = int.Parse(consumer.Setting("PulseCart:Emulators:PubSub:RestPort")!, System.Globalization.CultureInfo.InvariantCulture);
+        var listeners = consumer.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>()
+            .OfType<PulseCart.Emulators.Hosting.EmulatorListenerHost>().Single();
+
+        await Task.WhenAll(listeners.StopAsync(CancellationToken.None), listeners.StopAsync(CancellationToken.None));
+
+        using var socket = new TcpClient();
+        await Assert.ThrowsAnyAsync<SocketException>(() => socket.ConnectAsync(IPAddress.Loopback, rest));
     }
 
     [Fact]

@@ -61,7 +61,11 @@ internal sealed class EmulatorListenerHost(IServiceProvider services, bool ports
 {
     private const int MaxGrpcMessageBytes = 16 * 1024 * 1024;
 
+    // The host may stop while a listener is still starting, and more than one caller may stop it: the list is only
+    // touched under the lock, and a listener that finishes starting after a stop began is stopped at once.
+    private readonly Lock _gate = new();
     private readonly List<WebApplication> _apps = [];
+    private bool _stopping;
     private readonly ILogger _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("PulseCart.Emulators.Listeners");
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -78,7 +82,22 @@ internal sealed class EmulatorListenerHost(IServiceProvider services, bool ports
             try
             {
                 await app.StartAsync(cancellationToken);
-                _apps.Add(app);
+                bool kept;
+                lock (_gate)
+                {
+                    kept = !_stopping;
+                    if (kept)
+                    {
+                        _apps.Add(app);
+                    }
+                }
+
+                if (!kept)
+                {
+                    await StopAndDisposeAsync(app, CancellationToken.None);
+                    return;
+                }
+
                 _logger.LogInformation("{Twin} twin: {Protocol} on {Address}:{Port}", listener.Twin, listener.Grpc ? "gRPC" : "REST", address, listener.Port);
             }
             catch (IOException exception) when (!portsRequired)
@@ -101,13 +120,24 @@ internal sealed class EmulatorListenerHost(IServiceProvider services, bool ports
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        foreach (var app in _apps)
+        WebApplication[] apps;
+        lock (_gate)
         {
-            await app.StopAsync(cancellationToken);
-            await app.DisposeAsync();
+            _stopping = true;
+            apps = [.. _apps];
+            _apps.Clear();
         }
 
-        _apps.Clear();
+        foreach (var app in apps)
+        {
+            await StopAndDisposeAsync(app, cancellationToken);
+        }
+    }
+
+    private static async Task StopAndDisposeAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        await app.StopAsync(cancellationToken);
+        await app.DisposeAsync();
     }
 
     private IEnumerable<Listener> Listeners()
