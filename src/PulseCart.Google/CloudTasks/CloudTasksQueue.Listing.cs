@@ -61,7 +61,8 @@ public sealed partial class CloudTasksQueue
         }
 
         body.Position = 0;
-        return Parser.Parse<ListTasksResponse>(new StreamReader(body));
+        using var reader = new StreamReader(body);
+        return Parser.Parse<ListTasksResponse>(reader);
     }
 
     private static PendingReminder Describe(CloudTask task)
