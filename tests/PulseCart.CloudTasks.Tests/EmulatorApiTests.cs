@@ -46,6 +46,36 @@ public sealed class EmulatorApiTests
         Assert.False(listed.TryGetProperty("tasks", out var tasks) && tasks.GetArrayLength() > 0);
     }
 
+    [Fact]
+    public async Task AFullPageOfLargeTasksHoldsTwoMebibytesOfBodiesAndTheRestFollowOnTheNextPages()
+    {
+        await using var scenario = await Scenario.StartAsync();
+        var body = Convert.ToBase64String(new byte[900_000]);
+        var later = scenario.Clock.GetUtcNow().AddHours(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        for (var task = 0; task < 5; task++)
+        {
+            var request = JsonNode.Parse(Scenario.TaskJson(scenario.CallbackUrl.AbsoluteUri, scheduleTime: later))!;
+            request["task"]!["httpRequest"]!["body"] = body;
+            using var created = await scenario.CreateRawAsync(request.ToJsonString());
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        }
+
+        var pages = new List<int>();
+        var token = "";
+        do
+        {
+            var page = await scenario.Emulator.Http.GetFromJsonAsync<JsonElement>(
+                $"/emulators/cloudtasks/v2/{Scenario.QueueName}/tasks?responseView=FULL&pageSize=10&pageToken={token}");
+            pages.Add(page.GetProperty("tasks").GetArrayLength());
+            token = page.TryGetProperty("nextPageToken", out var next) ? next.GetString()! : "";
+        }
+        while (token.Length > 0);
+        var basic = await scenario.Emulator.Http.GetFromJsonAsync<JsonElement>($"/emulators/cloudtasks/v2/{Scenario.QueueName}/tasks?pageSize=10");
+
+        Assert.Equal([2, 2, 1], pages);
+        Assert.Equal(5, basic.GetProperty("tasks").GetArrayLength());
+    }
+
     private static string WithHttp(string url, string field, JsonNode value)
     {
         var request = JsonNode.Parse(Scenario.TaskJson(url))!;

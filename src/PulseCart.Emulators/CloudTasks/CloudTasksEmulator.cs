@@ -37,6 +37,9 @@ public sealed partial class CloudTasksEmulator
     private const int MaxTaskBytes = 1 << 20;
     private static readonly TimeSpan MinDispatchDeadline = TimeSpan.FromSeconds(15);
 
+    // How many bytes of task bodies one page of the FULL view carries; the rest follow on the next pages.
+    private const int MaxFullPageBytes = 2 * 1024 * 1024;
+
     // Cloud Tasks: "The size of the headers must be less than 80KB."
     private const int MaxHeaderBytes = 80 * 1024;
     private static readonly TimeSpan MaxDispatchDeadline = TimeSpan.FromMinutes(30);
@@ -283,8 +286,11 @@ public sealed partial class CloudTasksEmulator
             throw ApiException.InvalidArgument("page_size must be between 0 and 1000.");
         }
 
+        // With their bodies, a page holds at most MaxFullPageBytes of them (tasks may be 1 MiB each).
         var tasks = await _store.ListAsync(queue.Name).ConfigureAwait(false);
-        var (page, next) = Paging.Page(tasks, request.PageSize, request.PageToken, 1000);
+        var (page, next) = request.ResponseView == CloudTask.Types.View.Full
+            ? Paging.Page(tasks, request.PageSize, request.PageToken, 1000, task => task.HttpRequest.Body?.Length ?? 0, MaxFullPageBytes)
+            : Paging.Page(tasks, request.PageSize, request.PageToken, 1000);
         return new ListTasksResponse { Tasks = { page.Select(task => ToResource(task, request.ResponseView)) }, NextPageToken = next };
     }
 
