@@ -60,11 +60,28 @@ public sealed class CloudTasksQueueTests
     [Fact]
     public async Task PendingRemindersNameTheirCartsAndAPageTooLargeToReadIsListedWithoutThem()
     {
-        // The consumer's own reminders, through the twin: each names its cart.
+        // Through the twin, which pages large tasks: three of someone else's, due first, fill more than one page; the
+        // consumer's own five reminders after them are listed too, each with its cart.
         await using (var scenario = await Scenario.StartAsync())
         {
-            await scenario.ScheduleAsync(Scenario.NewId(), TimeSpan.FromHours(1));
-            Assert.Equal("cart-9", Assert.Single(await ((CloudTasksQueue)scenario.Queue).ListPendingAsync(100)).CartId);
+            var large = Convert.ToBase64String(new byte[1_000_000]);
+            var dueFirst = scenario.Clock.GetUtcNow().AddMinutes(30).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            for (var task = 0; task < 3; task++)
+            {
+                using var created = await scenario.CreateRawAsync(
+                    $$$$"""{"task":{"scheduleTime":"{{{{dueFirst}}}}","httpRequest":{"url":"{{{{scenario.CallbackUrl.AbsoluteUri}}}}","body":"{{{{large}}}}"}}}""");
+                Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+            }
+
+            for (var reminder = 0; reminder < 5; reminder++)
+            {
+                await scenario.ScheduleAsync(Scenario.NewId(), TimeSpan.FromHours(1));
+            }
+
+            var pending = await ((CloudTasksQueue)scenario.Queue).ListPendingAsync(200);
+
+            Assert.Equal(8, pending.Count);
+            Assert.Equal(5, pending.Count(reminder => reminder.CartId == "cart-9"));
         }
 
         // A queue that also holds someone else's large tasks, as Google may page them: the FULL page (~10 MB) is not

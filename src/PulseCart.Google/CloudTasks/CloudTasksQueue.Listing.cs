@@ -11,27 +11,54 @@ public sealed record PendingReminder(string TaskName, DateTimeOffset? DueAt, str
 public sealed partial class CloudTasksQueue
 {
     // A page of this consumer's reminders is ~1 KB a task in the FULL view; a page over this holds tasks someone else put
-    // in the queue (Cloud Tasks allows 1 MB bodies), and is listed without bodies instead of read into memory whole.
+    // in the queue (Cloud Tasks allows 1 MB bodies), and the listing is made again without bodies rather than read whole.
     private const int MaxPageBytes = 4 << 20;
 
+    // Pages followed at most, whatever next-page tokens a server keeps answering.
+    private const int MaxPages = 100;
+
     /// <summary>
-    /// The reminder tasks waiting in the queue (one page, at most <paramref name="max"/>), read with the FULL view so
-    /// each task's body names its cart (a page too large for that is listed without carts). Needs
+    /// The reminder tasks waiting in the queue, at most <paramref name="max"/>, following next-page tokens: read with the
+    /// FULL view so each task's body names its cart, or without carts when a page is too large for that. Needs
     /// <c>cloudtasks.tasks.fullView</c> on a real queue.
     /// </summary>
     public async Task<IReadOnlyList<PendingReminder>> ListPendingAsync(int max, CancellationToken cancellationToken = default)
     {
-        var pageSize = Math.Clamp(max, 1, 1000);
-        var page = await ListPageAsync("FULL", pageSize, cancellationToken).ConfigureAwait(false)
-            ?? await ListPageAsync("BASIC", pageSize, cancellationToken).ConfigureAwait(false)
-            ?? throw new CloudTasksException($"the tasks of queue {_options.QueuePath} are too large to list (over {MaxPageBytes} bytes a page)", null, null);
-        return page.Tasks.Select(Describe).OrderBy(reminder => reminder.DueAt).ToList();
+        max = Math.Clamp(max, 1, 1000);
+        var reminders = await ListAsync("FULL", max, cancellationToken).ConfigureAwait(false)
+            ?? await ListAsync("BASIC", max, cancellationToken).ConfigureAwait(false)
+            ?? throw new CloudTasksException($"the tasks of queue {_options.QueuePath} are too large to list (a page over {MaxPageBytes} bytes)", null, null);
+        return reminders.OrderBy(reminder => reminder.DueAt).ToList();
+    }
+
+    /// <summary>Up to <paramref name="max"/> tasks in <paramref name="view"/>, a page at a time (bodies are dropped as each is read); null when a page is too large.</summary>
+    private async Task<List<PendingReminder>?> ListAsync(string view, int max, CancellationToken cancellationToken)
+    {
+        var reminders = new List<PendingReminder>();
+        var token = "";
+        for (var pages = 0; pages < MaxPages; pages++)
+        {
+            if (await ListPageAsync(view, max - reminders.Count, token, cancellationToken).ConfigureAwait(false) is not { } page)
+            {
+                return null;
+            }
+
+            reminders.AddRange(page.Tasks.Take(max - reminders.Count).Select(Describe));
+            token = page.NextPageToken;
+            if (token.Length == 0 || reminders.Count >= max)
+            {
+                break;
+            }
+        }
+
+        return reminders;
     }
 
     /// <summary>One page of tasks in <paramref name="view"/>, or null when the answer runs past <see cref="MaxPageBytes"/>.</summary>
-    private async Task<ListTasksResponse?> ListPageAsync(string view, int pageSize, CancellationToken cancellationToken)
+    private async Task<ListTasksResponse?> ListPageAsync(string view, int pageSize, string pageToken, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, ApiUri($"{_options.QueuePath}/tasks?responseView={view}&pageSize={pageSize}"));
+        var query = $"responseView={view}&pageSize={pageSize}" + (pageToken.Length > 0 ? $"&pageToken={Uri.EscapeDataString(pageToken)}" : "");
+        using var request = new HttpRequestMessage(HttpMethod.Get, ApiUri($"{_options.QueuePath}/tasks?{query}"));
         await AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
         using var response = await httpClientFactory.CreateClient(HttpClientName)
             .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
