@@ -62,10 +62,11 @@ internal sealed class EmulatorListenerHost(IServiceProvider services, bool ports
     private const int MaxGrpcMessageBytes = 16 * 1024 * 1024;
 
     // The host may stop while a listener is still starting, and more than one caller may stop it: the list is only
-    // touched under the lock, and a listener that finishes starting after a stop began is stopped at once.
+    // touched under the lock, every caller awaits the one stop, and a listener that finishes starting after the stop
+    // began is stopped at once.
     private readonly Lock _gate = new();
     private readonly List<WebApplication> _apps = [];
-    private bool _stopping;
+    private Task? _stop;
     private readonly ILogger _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("PulseCart.Emulators.Listeners");
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -85,7 +86,7 @@ internal sealed class EmulatorListenerHost(IServiceProvider services, bool ports
                 bool kept;
                 lock (_gate)
                 {
-                    kept = !_stopping;
+                    kept = _stop is null;
                     if (kept)
                     {
                         _apps.Add(app);
@@ -118,16 +119,16 @@ internal sealed class EmulatorListenerHost(IServiceProvider services, bool ports
         }
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken)
     {
-        WebApplication[] apps;
         lock (_gate)
         {
-            _stopping = true;
-            apps = [.. _apps];
-            _apps.Clear();
+            return _stop ??= StopAllAsync([.. _apps], cancellationToken);
         }
+    }
 
+    private static async Task StopAllAsync(WebApplication[] apps, CancellationToken cancellationToken)
+    {
         foreach (var app in apps)
         {
             await StopAndDisposeAsync(app, cancellationToken);
