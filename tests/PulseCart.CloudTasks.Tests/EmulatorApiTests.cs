@@ -29,6 +29,7 @@ public sealed class EmulatorApiTests
             (WithHttp(url, "httpMethod", "BOGUS"), Scenario.QueueName, 400, "INVALID_ARGUMENT", "BOGUS"),
             (WithHttp(url, "headers", new JsonObject { ["X-A"] = "line\r\nX-CloudTasks-TaskRetryCount: 99" }), Scenario.QueueName, 400, "INVALID_ARGUMENT", "line break"),
             (WithHttp(url, "headers", new JsonObject { ["Bad Header"] = "v" }), Scenario.QueueName, 400, "INVALID_ARGUMENT", "header name"),
+            (WithHttp(url, "headers", new JsonObject { ["X-Name"] = "Zoë" }), Scenario.QueueName, 400, "INVALID_ARGUMENT", "outside ASCII"),
             (WithHttp(url, "headers", new JsonObject { ["X-Big"] = new string('a', 80 * 1024) }), Scenario.QueueName, 400, "INVALID_ARGUMENT", "80 KB"),
             (Scenario.TaskJson(url), "projects/pulsecart-local/locations/local/queues/nope", 404, "NOT_FOUND", "nope"),
         ];

@@ -88,9 +88,14 @@ public sealed class EmulatorApiTests
         using var allowed = await host.PutAsync(PubSubHost.TopicName("sixty-four"), labels(64));
         using var refused = await host.PutAsync(PubSubHost.TopicName("sixty-five"), labels(65));
 
+        using var international = await host.PutAsync(PubSubHost.TopicName("international"), """{"labels":{"日本":"東京","env":"prod-1"}}""");
+        using var lineBreak = await host.PutAsync(PubSubHost.TopicName("line-break"), """{"labels":{"env\n":"prod"}}""");
+
         Assert.Equal(64, (await PubSubHost.ReadOkAsync(allowed)).GetProperty("labels").EnumerateObject().Count());
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("at most 64", (await GoogleErrors.ReadAsync(refused)).Message);
+        Assert.Equal("東京", (await PubSubHost.ReadOkAsync(international)).GetProperty("labels").GetProperty("日本").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, lineBreak.StatusCode);
     }
 
     [Fact]

@@ -484,9 +484,10 @@ public sealed partial class CloudTasksEmulator
                 throw ApiException.InvalidArgument($"HttpRequest.headers has an invalid header name '{ShownHeaderName(name)}'.");
             }
 
-            if (value.Any(character => char.IsControl(character) && character != '\t'))
+            // Outside ASCII, HttpClient would refuse the value at every dispatch.
+            if (value.Any(character => (char.IsControl(character) && character != '\t') || !char.IsAscii(character)))
             {
-                throw ApiException.InvalidArgument($"HttpRequest.headers['{ShownHeaderName(name)}'] holds a control character or line break.");
+                throw ApiException.InvalidArgument($"HttpRequest.headers['{ShownHeaderName(name)}'] holds a control character, a line break or a character outside ASCII.");
             }
         }
 

@@ -316,8 +316,8 @@ internal static partial class PubSubNames
     }
 
     /// <summary>
-    /// What breaks Google's rules for labels (at most 64; keys of 1 to 63 lowercase letters, digits, '_' or '-', starting
-    /// with a letter; values of up to 63 of the same), or null.
+    /// What breaks Google's rules for labels (at most 64; keys of 1 to 63 lowercase letters, international characters,
+    /// digits, '_' or '-', starting with a letter; values of up to 63 of the same), or null.
     /// </summary>
     public static string? LabelsProblem(ICollection<KeyValuePair<string, string>>? labels)
     {
@@ -344,10 +344,11 @@ internal static partial class PubSubNames
 
     private const int MaxLabels = 64;
 
-    [GeneratedRegex(@"^\p{Ll}[\p{Ll}\p{Lo}\p{Nd}_-]{0,62}$")]
+    // Lowercase letters and international characters (letters without case), digits, '_' and '-'.
+    [GeneratedRegex(@"^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{Nd}_-]{0,62}\z")]
     private static partial Regex LabelKeyPattern();
 
-    [GeneratedRegex(@"^[\p{Ll}\p{Lo}\p{Nd}_-]{0,63}$")]
+    [GeneratedRegex(@"^[\p{Ll}\p{Lo}\p{Nd}_-]{0,63}\z")]
     private static partial Regex LabelValuePattern();
 
     [GeneratedRegex("^projects/(?<project>[A-Za-z0-9.:-]+)/(?<collection>topics|subscriptions)/(?<id>[^/]+)$")]
