@@ -204,7 +204,7 @@ internal sealed record SubscriptionSpec(
             yield return "ExpirationPolicy:Ttl must be at least 1 day (or unset, for a subscription that never expires).";
         }
 
-        if (PubSubNames.LabelsProblem(Labels?.ToList()) is { } labels)
+        if (PubSubNames.LabelsProblem(Labels) is { } labels)
         {
             yield return $"Labels: {labels}";
         }
@@ -319,7 +319,7 @@ internal static partial class PubSubNames
     /// What breaks Google's rules for labels (at most 64; keys of 1 to 63 lowercase letters, international characters,
     /// digits, '_' or '-', starting with a letter; values of up to 63 of the same), or null.
     /// </summary>
-    public static string? LabelsProblem(ICollection<KeyValuePair<string, string>>? labels)
+    public static string? LabelsProblem(IReadOnlyCollection<KeyValuePair<string, string>>? labels)
     {
         if (labels is null || labels.Count == 0)
         {
@@ -335,7 +335,7 @@ internal static partial class PubSubNames
         {
             if (!LabelKeyPattern().IsMatch(key) || !LabelValuePattern().IsMatch(value))
             {
-                return $"label '{(key.Length <= 63 ? key : key[..63] + "…")}': keys are 1 to 63 lowercase letters, digits, '_' or '-' starting with a letter, values up to 63 of the same.";
+                return $"label '{(key.Length <= 63 ? key : key[..63] + "…")}': keys are 1 to 63 lowercase letters, international characters, digits, '_' or '-' starting with a letter, values up to 63 of the same.";
             }
         }
 
